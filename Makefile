@@ -1,0 +1,48 @@
+# QuackTracks — front door. `make run` and `make test` install what is missing, build, then
+# serve or test. The binary lands in build/release/bin/quacktracks.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+RELEASE := build/release
+DEBUG := build/debug
+CORPUS ?= /tmp/quack-corpus
+
+.PHONY: deps build build-debug run test test-release test-sanitize corpus bench clean format
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS)
+
+build-debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build $(DEBUG) -j $(JOBS)
+
+run: build
+	@echo "QuackTracks CLI: $(RELEASE)/bin/quacktracks (try: $(RELEASE)/bin/quacktracks --help)"
+	$(RELEASE)/bin/quacktracks --help
+
+# The corpus of real music (../shared/tools/make-corpus); corpus tests use it when present.
+corpus:
+	@bash scripts/corpus.sh $(CORPUS)
+
+test: build build-debug corpus
+	@$(MAKE) --no-print-directory test-release test-sanitize
+
+test-release:
+	QUACK_CORPUS=$(CORPUS) ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS)
+
+# ASan+UBSan build of the same suite; the slow whole-corpus tests run in release only.
+test-sanitize:
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(DEBUG) --output-on-failure -j $(JOBS) -LE corpus
+
+bench: build corpus
+	bash bench/run-all.sh $(CORPUS)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf build

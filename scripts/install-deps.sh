@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages QuackTracks needs to build, test and benchmark. Idempotent:
+# installs only what is missing, and runs `apt-get update` only when something is.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config
+  # engine libraries (decode/encode, resampling, FFT, JSON)
+  libsndfile1-dev libsoxr-dev libfftw3-dev nlohmann-json3-dev
+  # CLI
+  libcli11-dev
+  # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,
+  # ffmpeg (ebur128/loudnorm peers), sox
+  libgtest-dev libgmock-dev libbenchmark-dev libebur128-dev ffmpeg sox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
