@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cassert>
+#include <cstddef>
 #include <vector>
 
 namespace quack {
@@ -17,21 +18,21 @@ template <typename Sample> struct BasicAudioView {
 
     Sample* channel(ChannelCount c) const {
         assert(c >= 0 && c < numChannels);
-        return data[static_cast<size_t>(c)];
+        return data[static_cast<std::size_t>(c)];
     }
     /// Frames [start, start + count) of this view.
     BasicAudioView subView(FrameCount start, FrameCount count) const {
         assert(start >= 0 && count >= 0 && start + count <= numFrames);
         BasicAudioView v = *this;
         for (ChannelCount c = 0; c < numChannels; ++c)
-            v.data[static_cast<size_t>(c)] = data[static_cast<size_t>(c)] + start;
+            v.data[static_cast<std::size_t>(c)] = data[static_cast<std::size_t>(c)] + start;
         v.numFrames = count;
         return v;
     }
     operator BasicAudioView<const Sample>() const {
         BasicAudioView<const Sample> v;
         for (ChannelCount c = 0; c < numChannels; ++c)
-            v.data[static_cast<size_t>(c)] = data[static_cast<size_t>(c)];
+            v.data[static_cast<std::size_t>(c)] = data[static_cast<std::size_t>(c)];
         v.numChannels = numChannels;
         v.numFrames = numFrames;
         return v;
@@ -54,12 +55,12 @@ class AudioBuffer {
         for (auto& ch : storage_)
             ch.clear();
         for (ChannelCount c = 0; c < channels; ++c)
-            storage_[static_cast<size_t>(c)].assign(static_cast<size_t>(frames), 0.0f);
+            storage_[static_cast<std::size_t>(c)].assign(static_cast<std::size_t>(frames), 0.0f);
     }
     ChannelCount numChannels() const { return channels_; }
     FrameCount numFrames() const { return frames_; }
-    float* channel(ChannelCount c) { return storage_[static_cast<size_t>(c)].data(); }
-    const float* channel(ChannelCount c) const { return storage_[static_cast<size_t>(c)].data(); }
+    float* channel(ChannelCount c) { return storage_[static_cast<std::size_t>(c)].data(); }
+    const float* channel(ChannelCount c) const { return storage_[static_cast<std::size_t>(c)].data(); }
 
     /// View of the first `frames` frames (all by default).
     AudioView view(FrameCount frames = -1) {
@@ -68,7 +69,7 @@ class AudioBuffer {
         v.numFrames = frames < 0 ? frames_ : frames;
         assert(v.numFrames <= frames_);
         for (ChannelCount c = 0; c < channels_; ++c)
-            v.data[static_cast<size_t>(c)] = channel(c);
+            v.data[static_cast<std::size_t>(c)] = channel(c);
         return v;
     }
     ConstAudioView view(FrameCount frames = -1) const {
