@@ -8,11 +8,13 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   # engine libraries (decode/encode, resampling, FFT, JSON)
   libsndfile1-dev libsoxr-dev libfftw3-dev nlohmann-json3-dev
+  # MP3 decoding driven directly (quiet mode); libsndfile1-dev pulls it in on Debian 12 anyway
+  libmpg123-dev
   # CLI
   libcli11-dev
   # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,
   # ffmpeg (ebur128/loudnorm peers), sox
-  libgtest-dev libgmock-dev libbenchmark-dev libebur128-dev ffmpeg sox
+  libgtest-dev libgmock-dev libbenchmark-dev libebur128-dev ffmpeg sox time util-linux
 )
 
 missing=()

@@ -21,7 +21,7 @@ struct AudioFileInfo {
     bool lossy = false;
 };
 
-/// A rewindable stream of planar float audio.
+/// A rewindable stream of planar float audio. Not thread-safe; one reader at a time.
 class AudioSource {
   public:
     virtual ~AudioSource() = default;
@@ -29,17 +29,39 @@ class AudioSource {
     /// Fills up to block.numFrames frames (block.numChannels == info().channels); returns the
     /// count read, 0 at the end. Errors: CorruptFile (truncated/damaged), InvalidSamples (NaN/Inf).
     virtual Result<FrameCount> read(AudioView block) = 0;
-    /// Back to the first frame, for another pass.
+    /// Back to the first frame, for another pass. File sources re-open their decoder, so the
+    /// next pass yields bit-identical samples (for lossy codecs too), whatever the block sizes.
+    /// Clears a previous read() error. Errors: ReadFailed (the file changed or vanished).
     virtual Status rewind() = 0;
 };
 
 /// Opens and validates an audio file: WAV/AIFF (8/16/24/32-bit int, float), FLAC, Ogg Vorbis,
 /// Opus, MP3. Errors: FileNotFound, ReadFailed, EmptyFile, UnsupportedFormat, FormatMismatch,
 /// CorruptFile, NoAudio, TooManyChannels, UnsupportedSampleRate, TooLong.
+///
+/// The format is identified from the content, never the name; a known extension that
+/// contradicts the content is FormatMismatch (unknown or missing extensions are fine, and
+/// .ogg may hold Opus). Header checks run before any decoding, in this order: channels, sample
+/// rate, duration (TooLong uses the header's declared length), truncation of WAV/AIFF (declared
+/// data longer than the file: CorruptFile), zero frames (NoAudio). read() reports the rest:
+/// NaN/Inf samples, decoder errors, and, at the end of the stream, fewer frames than the header
+/// promised (CorruptFile). For Vorbis, Opus and MP3 the header count (Ogg granule position,
+/// LAME/Xing tag) may differ slightly from the decoded count, so only a shortfall above 10% is
+/// called truncation, and an MP3 without a Xing/Info/VBRI tag (whose length mpg123 estimates
+/// from the file size) is never called truncated. Messages name the file by its last path
+/// component only. The file is streamed in blocks; it is never held in memory.
 Result<std::unique_ptr<AudioSource>> openAudioFile(const std::string& path);
 
 /// Wraps a source and converts it to `outputRate` with libsoxr (very high quality). The
 /// returned source's info() reports the new rate and frame count.
+///
+/// Length: exactly round_half_up(inputFrames * outputRate / inputRate) frames are delivered,
+/// where inputFrames is what the source actually produced (soxr's tail is trimmed or
+/// zero-padded to that); info().frames applies the same formula to the source's info().frames.
+/// The output does not depend on the caller's block sizes, and rewind() (source rewind + soxr
+/// clear) repeats it bit-identically. Same rate: returns `source` itself. Errors:
+/// InvalidArgument (outputRate outside [kMinSampleRate, kMaxSampleRate]), Internal (soxr);
+/// read() passes the source's errors through.
 Result<std::unique_ptr<AudioSource>> makeResamplingSource(std::unique_ptr<AudioSource> source,
                                                           int outputRate);
 

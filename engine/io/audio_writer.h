@@ -45,13 +45,23 @@ class AudioWriter {
     virtual Status close() = 0;
 };
 
-/// Creates (truncates) `path`. Error: WriteFailed, UnsupportedOutputFormat, InvalidArgument.
+/// Creates (truncates) `path`. Error: WriteFailed, UnsupportedOutputFormat, InvalidArgument
+/// (channels not 1..2, rate outside the engine's range, MP3 at a rate other than 32000, 44100
+/// or 48000 Hz, or a bit rate that is not an MPEG-1 layer III rate).
+///
+/// Integer formats: each sample is rounded to the nearest step and clamped, which stores on-grid
+/// input exactly (a decode gives back the same floats). write() refuses NaN/Inf
+/// (InvalidArgument). Output is deterministic (same samples -> byte-identical file, whatever
+/// the block sizes) and carries no metadata: no PEAK/LIST chunks, Vorbis comments or ID3 tags
+/// (FLAC keeps libFLAC's vendor string, MP3 LAME's Info tag).
 Result<std::unique_ptr<AudioWriter>> createAudioWriter(const std::string& path,
                                                        const WriterOptions& options);
 
-/// A path in the same directory as `finalPath` for writing before an atomic rename.
+/// A path in the same directory as `finalPath` for writing before an atomic rename:
+/// "<dir>/.<name>.<pid>-<counter>-<salt>.tmp" (hidden; unique across threads and processes).
 std::string temporaryPathBeside(const std::string& finalPath);
-/// Atomically renames `tempPath` to `finalPath`. Error: WriteFailed.
+/// fsyncs `tempPath`, then atomically renames it to `finalPath` (replacing it). Error:
+/// WriteFailed; on failure `tempPath` is left in place for the caller to remove.
 Status commitFile(const std::string& tempPath, const std::string& finalPath);
 
 } // namespace quack

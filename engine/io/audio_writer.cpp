@@ -1,0 +1,280 @@
+// Encoders (libsndfile): WAV 16/24-bit and 32-bit float, FLAC 16/24-bit, MP3 CBR through
+// libsndfile's LAME encoder. Output is deterministic: no PEAK chunk (it holds a time stamp),
+// no strings, so no LIST/INFO chunk, Vorbis comments or ID3 tags. FLAC files carry libFLAC's
+// vendor string and MP3 files LAME's Info tag (encoder version and settings, no time).
+#include "engine/io/audio_writer.h"
+#include "engine/io/io_detail.h"
+
+#include <sndfile.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace quack {
+namespace {
+
+constexpr std::array kFormats = {
+    OutputFormatInfo{OutputFormat::Wav16, "wav16", "wav", 16, false},
+    OutputFormatInfo{OutputFormat::Wav24, "wav24", "wav", 24, false},
+    OutputFormatInfo{OutputFormat::WavFloat, "wav32f", "wav", 0, false},
+    OutputFormatInfo{OutputFormat::Flac16, "flac16", "flac", 16, false},
+    OutputFormatInfo{OutputFormat::Flac24, "flac24", "flac", 24, false},
+    OutputFormatInfo{OutputFormat::Mp3, "mp3", "mp3", 0, true},
+};
+
+std::string supportedNames() {
+    std::string s;
+    for (const auto& f : kFormats) {
+        if (!s.empty())
+            s += ", ";
+        s += f.name;
+    }
+    return s;
+}
+
+/// MPEG-1 layer III bit rates (kbps); 320 kbps needs MPEG-1, i.e. 32, 44.1 or 48 kHz.
+constexpr std::array kMp3Bitrates = {32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+
+class SndfileWriter final : public AudioWriter {
+  public:
+    SndfileWriter(SNDFILE* snd, const WriterOptions& options, std::string name)
+        : snd_(snd), options_(options), name_(std::move(name)),
+          bits_(outputFormatInfo(options.format).bits) {}
+    ~SndfileWriter() override {
+        if (snd_)
+            sf_close(snd_);
+    }
+    SndfileWriter(const SndfileWriter&) = delete;
+    SndfileWriter& operator=(const SndfileWriter&) = delete;
+
+    Status write(ConstAudioView block) override {
+        assert(block.numChannels == options_.channels);
+        if (!snd_)
+            return makeError(ErrorCode::WriteFailed,
+                             io_detail::fileMessage(name_, "cannot be written: the writer is already closed"));
+        const int channels = options_.channels;
+        const auto frames = block.numFrames;
+        for (ChannelCount c = 0; c < channels; ++c) {
+            const std::int64_t bad = io_detail::firstNonFinite(block.channel(c), frames);
+            if (bad >= 0)
+                return makeError(ErrorCode::InvalidArgument,
+                                 io_detail::fileMessage(
+                                     name_, "cannot be written: non-finite sample (NaN or infinity) at frame " +
+                                                std::to_string(written_ + bad) + ", channel " +
+                                                std::to_string(c + 1)));
+        }
+        const size_t samples = static_cast<size_t>(frames * channels);
+        sf_count_t done = 0;
+        if (bits_ > 0) {
+            // Integer grid k / 2^(bits-1): k = x * 2^(bits-1) is exact for on-grid floats;
+            // nearest-integer rounding and clamping make off-grid or overs well defined.
+            // Stored left-justified in 32 bits, which libsndfile shifts down exactly.
+            const double scale = std::ldexp(1.0, bits_ - 1);
+            const double lo = -scale, hi = scale - 1.0;
+            const int shift = 32 - bits_;
+            ints_.resize(samples);
+            for (ChannelCount c = 0; c < channels; ++c) {
+                const float* in = block.channel(c);
+                for (FrameCount i = 0; i < frames; ++i) {
+                    const double k = std::clamp(std::nearbyint(static_cast<double>(in[i]) * scale), lo, hi);
+                    const auto word = static_cast<std::uint32_t>(static_cast<std::int32_t>(k)) << shift;
+                    ints_[static_cast<size_t>(i * channels + c)] = static_cast<int>(word);
+                }
+            }
+            done = sf_writef_int(snd_, ints_.data(), frames);
+        } else {
+            floats_.resize(samples);
+            for (ChannelCount c = 0; c < channels; ++c) {
+                const float* in = block.channel(c);
+                for (FrameCount i = 0; i < frames; ++i)
+                    floats_[static_cast<size_t>(i * channels + c)] = in[i];
+            }
+            done = sf_writef_float(snd_, floats_.data(), frames);
+        }
+        if (done != frames)
+            return makeError(ErrorCode::WriteFailed,
+                             io_detail::fileMessage(name_, std::string("cannot be written: ") +
+                                                               sf_strerror(snd_)));
+        written_ += frames;
+        return {};
+    }
+
+    Status close() override {
+        if (!snd_)
+            return {};
+        const int rc = sf_close(snd_);
+        snd_ = nullptr;
+        if (rc != 0)
+            return makeError(ErrorCode::WriteFailed,
+                             io_detail::fileMessage(name_, std::string("cannot be finished: ") +
+                                                               sf_error_number(rc)));
+        return {};
+    }
+
+  private:
+    SNDFILE* snd_;
+    WriterOptions options_;
+    std::string name_;
+    int bits_;
+    FrameCount written_ = 0;
+    std::vector<int> ints_;
+    std::vector<float> floats_;
+};
+
+} // namespace
+
+const OutputFormatInfo& outputFormatInfo(OutputFormat format) {
+    for (const auto& f : kFormats)
+        if (f.format == format)
+            return f;
+    assert(false && "every OutputFormat is in kFormats");
+    return kFormats.front();
+}
+
+Result<OutputFormat> outputFormatFromName(std::string_view name) {
+    for (const auto& f : kFormats)
+        if (f.name == name)
+            return f.format;
+    return makeError(ErrorCode::UnsupportedOutputFormat,
+                     "unknown output format '" + std::string(name) +
+                         "'; supported formats are " + supportedNames());
+}
+
+Result<OutputFormat> outputFormatFromPath(std::string_view path) {
+    const std::string ext = io_detail::lowerExtension(path);
+    if (ext == "wav")
+        return OutputFormat::Wav24;
+    if (ext == "flac")
+        return OutputFormat::Flac24;
+    if (ext == "mp3")
+        return OutputFormat::Mp3;
+    return makeError(ErrorCode::UnsupportedOutputFormat,
+                     "cannot write '" + io_detail::displayName(std::string(path)) +
+                         "': output files must end in .wav (24-bit), .flac (24-bit) or .mp3 "
+                         "(320 kbps); named formats are " +
+                         supportedNames());
+}
+
+Result<std::unique_ptr<AudioWriter>> createAudioWriter(const std::string& path,
+                                                       const WriterOptions& options) {
+    const std::string name = io_detail::displayName(path);
+    if (options.channels < 1 || options.channels > kMaxChannels)
+        return makeError(ErrorCode::InvalidArgument,
+                         "cannot write " + std::to_string(options.channels) +
+                             " channels; 1 or 2 are supported");
+    if (options.sampleRate < kMinSampleRate || options.sampleRate > kMaxSampleRate)
+        return makeError(ErrorCode::InvalidArgument,
+                         "cannot write at " + std::to_string(options.sampleRate) +
+                             " Hz; supported rates are " + std::to_string(kMinSampleRate) +
+                             " to " + std::to_string(kMaxSampleRate) + " Hz");
+    SF_INFO sfInfo{};
+    sfInfo.samplerate = options.sampleRate;
+    sfInfo.channels = options.channels;
+    switch (options.format) {
+    case OutputFormat::Wav16: sfInfo.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
+    case OutputFormat::Wav24: sfInfo.format = SF_FORMAT_WAV | SF_FORMAT_PCM_24; break;
+    case OutputFormat::WavFloat: sfInfo.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT; break;
+    case OutputFormat::Flac16: sfInfo.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16; break;
+    case OutputFormat::Flac24: sfInfo.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_24; break;
+    case OutputFormat::Mp3: sfInfo.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III; break;
+    default:
+        return makeError(ErrorCode::UnsupportedOutputFormat,
+                         "unknown output format; supported formats are " + supportedNames());
+    }
+    if (options.format == OutputFormat::Mp3) {
+        if (options.sampleRate != 32000 && options.sampleRate != 44100 &&
+            options.sampleRate != 48000)
+            return makeError(ErrorCode::InvalidArgument,
+                             "MP3 output needs a sample rate of 32000, 44100 or 48000 Hz (got " +
+                                 std::to_string(options.sampleRate) + " Hz); resample first");
+        if (std::find(kMp3Bitrates.begin(), kMp3Bitrates.end(), options.mp3BitrateKbps) ==
+            kMp3Bitrates.end())
+            return makeError(ErrorCode::InvalidArgument,
+                             "MP3 bit rate " + std::to_string(options.mp3BitrateKbps) +
+                                 " kbps is not an MPEG-1 layer III rate (32..320 kbps)");
+    }
+    if (!sf_format_check(&sfInfo))
+        return makeError(ErrorCode::InvalidArgument,
+                         "libsndfile cannot write " +
+                             std::string(outputFormatInfo(options.format).name) + " at " +
+                             std::to_string(options.sampleRate) + " Hz");
+
+    io_detail::FileHandle file(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+    if (file.get() < 0)
+        return makeError(ErrorCode::WriteFailed,
+                         io_detail::fileMessage(name, std::string("cannot be created: ") +
+                                                          std::strerror(errno)));
+    // libsndfile owns the descriptor from here on, also when sf_open_fd fails.
+    SNDFILE* snd = sf_open_fd(file.release(), SFM_WRITE, &sfInfo, SF_TRUE);
+    if (!snd)
+        return makeError(ErrorCode::WriteFailed,
+                         io_detail::fileMessage(name, std::string("cannot start encoding: ") +
+                                                          sf_strerror(nullptr)));
+    auto writer = std::make_unique<SndfileWriter>(snd, options, name);
+    if (options.format == OutputFormat::WavFloat)
+        sf_command(snd, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+    if (options.format == OutputFormat::Mp3) {
+        // libsndfile maps compression c in [0, 1] to round-down(320 - 288 c) kbps for MPEG-1
+        // (mpeg_l3_encode.c); aiming at the middle of the integer step avoids FP truncation
+        // landing one kbps low. The compression must be set before the mode: setting the mode
+        // re-applies the stored compression.
+        double compression =
+            std::max(0.0, (320.0 - (options.mp3BitrateKbps + 0.5)) / (320.0 - 32.0));
+        int mode = SF_BITRATE_MODE_CONSTANT;
+        if (!sf_command(snd, SFC_SET_COMPRESSION_LEVEL, &compression, sizeof compression) ||
+            !sf_command(snd, SFC_SET_BITRATE_MODE, &mode, sizeof mode))
+            return makeError(ErrorCode::WriteFailed,
+                             io_detail::fileMessage(name, std::string("cannot be encoded: MP3 encoder setup failed: ") +
+                                                              sf_strerror(snd)));
+    }
+    return std::unique_ptr<AudioWriter>(std::move(writer));
+}
+
+std::string temporaryPathBeside(const std::string& finalPath) {
+    // ".<name>.<pid>-<counter>-<random>.tmp" in the same directory: same file system, so the
+    // rename is atomic; hidden; unique across threads (counter) and processes (pid, plus a
+    // random per-process salt against pid reuse after a crash left a file behind).
+    static std::atomic<std::uint64_t> counter{0};
+    static const std::uint64_t salt = [] {
+        std::random_device rd;
+        const auto now = static_cast<std::uint64_t>(
+            std::chrono::steady_clock::now().time_since_epoch().count());
+        return (std::uint64_t{rd()} << 32 ^ rd()) ^ now;
+    }();
+    const auto slash = finalPath.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "" : finalPath.substr(0, slash + 1);
+    const std::string base = slash == std::string::npos ? finalPath : finalPath.substr(slash + 1);
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".%ld-%llu-%08llx.tmp", static_cast<long>(::getpid()),
+                  static_cast<unsigned long long>(counter.fetch_add(1)),
+                  static_cast<unsigned long long>(salt & 0xFFFFFFFFu));
+    return dir + "." + base + suffix;
+}
+
+Status commitFile(const std::string& tempPath, const std::string& finalPath) {
+    // fsync before rename, so that a crash cannot leave a complete name on incomplete data.
+    io_detail::FileHandle file(::open(tempPath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (file.get() < 0 || ::fsync(file.get()) != 0)
+        return makeError(ErrorCode::WriteFailed,
+                         io_detail::fileMessage(io_detail::displayName(finalPath),
+                                                std::string("cannot be completed: ") +
+                                                    std::strerror(errno)));
+    if (::rename(tempPath.c_str(), finalPath.c_str()) != 0)
+        return makeError(ErrorCode::WriteFailed,
+                         io_detail::fileMessage(io_detail::displayName(finalPath),
+                                                std::string("cannot be saved: ") +
+                                                    std::strerror(errno)));
+    return {};
+}
+
+} // namespace quack
