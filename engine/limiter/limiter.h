@@ -37,7 +37,13 @@ class LimiterGainComputer {
     /// peaks[i]: sidechain peak of input frame i, linear, input gain already applied.
     /// gainOut[i]: gain (0..1] for input frame i - latencyFrames().
     void process(const float* peaks, float* gainOut, FrameCount numFrames);
+    /// As process(), with peaks before input gain: peaks[i] * inputGain is formed in double,
+    /// so no float overflow for absurd inputs.
+    void processScaled(const float* peaks, double inputGain, float* gainOut, FrameCount numFrames);
     FrameCount latencyFrames() const;
+    /// Linear peak the gain aims at: the ceiling minus a small internal safety margin (0.1 dB)
+    /// that covers what independent meters see between the sidechain's 8x grid points.
+    double targetPeak() const;
 
   private:
     struct Impl;

@@ -1,0 +1,74 @@
+/// True-peak detector and limiter throughput (ns per frame per channel). Measures, never gates.
+#include "engine/analysis/true_peak.h"
+#include "engine/limiter/limiter.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <vector>
+
+namespace {
+
+/// Music-like test signal at 44.1 kHz: noise through a gentle one-pole lowpass (falling
+/// spectrum) with a slow 4 Hz envelope; peaks around 1.0.
+std::vector<float> musicLike(size_t frames) {
+    std::mt19937 rng(42);
+    std::normal_distribution<double> dist(0.0, 1.0);
+    std::vector<float> x(frames);
+    double lp = 0.0;
+    for (size_t i = 0; i < frames; ++i) {
+        lp += 0.3 * (dist(rng) - lp); // gentle one-pole tilt, like music's falling spectrum
+        const double env = 0.55 + 0.45 * std::sin(2.0 * std::numbers::pi * 4.0 * static_cast<double>(i) / 44100.0);
+        x[i] = static_cast<float>(0.25 * env * lp);
+    }
+    return x;
+}
+
+void benchDetector(benchmark::State& state, quack::TruePeakDesign design, float exactAbove) {
+    const auto x = musicLike(1 << 16);
+    std::vector<float> out(x.size());
+    quack::TruePeakDetector d;
+    d.prepare(44100.0, design);
+    for (auto _ : state) {
+        for (size_t i = 0; i < x.size(); i += 4096)
+            d.process(x.data() + i, out.data() + i, 4096, exactAbove);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(x.size()));
+    state.counters["ns/frame"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(x.size()),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void benchLimiter(benchmark::State& state) {
+    const auto mono = musicLike(1 << 16);
+    quack::AudioBuffer buf(2, static_cast<quack::FrameCount>(mono.size()));
+    quack::TruePeakLimiter lim;
+    lim.prepare(44100.0, 2, 4096, {});
+    lim.setInputGain(std::pow(10.0, 6.0 / 20.0)); // ~6 dB of drive into a -1 dBTP ceiling
+    for (auto _ : state) {
+        state.PauseTiming();
+        for (int c = 0; c < 2; ++c)
+            std::copy(mono.begin(), mono.end(), buf.channel(c));
+        state.ResumeTiming();
+        for (quack::FrameCount i = 0; i < buf.numFrames(); i += 4096)
+            lim.process(buf.view().subView(i, std::min<quack::FrameCount>(4096, buf.numFrames() - i)));
+        benchmark::DoNotOptimize(buf.channel(0));
+    }
+    // Per stereo frame.
+    state.counters["ns/frame"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(mono.size()),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+} // namespace
+
+BENCHMARK_CAPTURE(benchDetector, accurate8x_exact, quack::TruePeakDesign::Accurate8x, 0.0f);
+BENCHMARK_CAPTURE(benchDetector, ebur4x_exact, quack::TruePeakDesign::Ebur128Style4x, 0.0f);
+BENCHMARK_CAPTURE(benchDetector, strict_exact, quack::TruePeakDesign::Strict, 0.0f);
+// A meter's running max / a sidechain threshold near the loud parts (-2 dB from peak).
+BENCHMARK_CAPTURE(benchDetector, accurate8x_fast, quack::TruePeakDesign::Accurate8x, 0.8f);
+BENCHMARK_CAPTURE(benchDetector, strict_fast, quack::TruePeakDesign::Strict, 0.8f);
+BENCHMARK(benchLimiter);
