@@ -1,0 +1,68 @@
+#pragma once
+/// The mastering pipeline: decode -> analyse -> decide -> process -> limit -> dither -> encode,
+/// with loudness closed in a loop (render, measure, correct) and the ceiling verified on the
+/// encoded file itself. Streams in blocks: memory does not grow with the track's length.
+#include "engine/analysis/analyzer.h"
+#include "engine/chain/decisions.h"
+#include "engine/chain/intent.h"
+#include "engine/core/error.h"
+#include "engine/io/audio_source.h"
+#include "engine/io/audio_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace quack {
+
+/// Dither seed used when none is given ("QUAK"): fixed so the same input and options give
+/// byte-identical output.
+inline constexpr std::uint64_t kDefaultDitherSeed = 0x5155414B;
+
+struct MasterRequest {
+    std::string inputPath;
+    std::string outputPath;
+    Intent intent;
+    std::optional<OutputFormat> format; ///< default: from the output path's extension
+    std::optional<int> sampleRate;      ///< convert to this rate (libsoxr); default: keep
+    std::uint64_t ditherSeed = kDefaultDitherSeed;
+};
+
+/// What one render measured.
+struct RenderMeasurement {
+    double gainDb = 0.0;           ///< drive into the limiter
+    double limiterCeilingDbtp = 0.0;
+    double integratedLufs = 0.0;   ///< of the file as written (decoded again for lossy formats)
+    double truePeakDbtp = 0.0;     ///< strictest of our meters on the written file
+};
+
+struct MasterOutcome {
+    Analysis before;
+    Analysis after;                ///< of the written file (decoded again for lossy formats)
+    ChainParams params;
+    std::vector<RenderMeasurement> renders;
+    nlohmann::json report;         ///< everything above plus timings, as written by --report
+};
+
+/// Called with a stage name ("analyze", "process", "render", "verify") and overall 0..1.
+using ProgressFn = std::function<void(std::string_view stage, double fraction)>;
+
+/// Masters one file. The output appears at outputPath only when complete (write, then rename);
+/// on any error nothing is left behind.
+Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn& progress = {});
+
+/// The analysis `quacktracks analyze` prints, with the file's format.
+struct FileAnalysis {
+    AudioFileInfo info;
+    Analysis analysis;
+};
+Result<FileAnalysis> analyzeFile(const std::string& path, const ProgressFn& progress = {});
+
+/// JSON of a file's format facts.
+nlohmann::json toJson(const AudioFileInfo& info);
+
+} // namespace quack

@@ -1,0 +1,42 @@
+#include "engine/chain/spool.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace quack {
+
+Result<FloatSpool> FloatSpool::create(int width) {
+    std::FILE* f = std::tmpfile();
+    if (f == nullptr)
+        return makeError(ErrorCode::WriteFailed,
+                         std::string("cannot create a temporary file: ") + std::strerror(errno));
+    // A large stdio buffer turns the many block-sized writes into few system calls.
+    std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
+    return FloatSpool(f, width);
+}
+
+Status FloatSpool::append(const float* records, FrameCount numFrames) {
+    const auto count = static_cast<size_t>(numFrames) * static_cast<size_t>(width_);
+    if (std::fwrite(records, sizeof(float), count, file_.get()) != count)
+        return makeError(ErrorCode::WriteFailed,
+                         "cannot write the temporary spool file (is the temporary disk full?)");
+    frames_ += numFrames;
+    return Status::success();
+}
+
+Status FloatSpool::rewind() {
+    if (std::fflush(file_.get()) != 0 || std::fseek(file_.get(), 0, SEEK_SET) != 0)
+        return makeError(ErrorCode::WriteFailed, "cannot rewind the temporary spool file");
+    return Status::success();
+}
+
+Result<FrameCount> FloatSpool::read(float* records, FrameCount maxFrames) {
+    const auto want = static_cast<size_t>(maxFrames) * static_cast<size_t>(width_);
+    const size_t got = std::fread(records, sizeof(float), want, file_.get());
+    if (got < want && std::ferror(file_.get()))
+        return makeError(ErrorCode::ReadFailed, "cannot read the temporary spool file");
+    return static_cast<FrameCount>(got / static_cast<size_t>(width_));
+}
+
+} // namespace quack

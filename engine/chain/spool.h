@@ -1,0 +1,41 @@
+#pragma once
+/// A temporary, anonymous file of float records for the multi-pass pipeline: the processed
+/// audio and its sidechain are spooled once and re-read by the loudness loop and each render,
+/// so memory stays constant whatever the track's length. The file is unlinked at creation
+/// (std::tmpfile), so nothing is left behind even if the process dies.
+#include "engine/core/error.h"
+#include "engine/core/types.h"
+
+#include <cstdio>
+#include <memory>
+
+namespace quack {
+
+class FloatSpool {
+  public:
+    /// `width` floats per frame. Error: WriteFailed if no temporary file can be made.
+    static Result<FloatSpool> create(int width);
+
+    FloatSpool(FloatSpool&&) noexcept = default;
+    FloatSpool& operator=(FloatSpool&&) noexcept = default;
+
+    /// Appends numFrames records of width() floats.
+    Status append(const float* records, FrameCount numFrames);
+    /// Starts reading from the first record.
+    Status rewind();
+    /// Reads up to maxFrames records; returns the count (0 at the end).
+    Result<FrameCount> read(float* records, FrameCount maxFrames);
+    FrameCount frames() const { return frames_; }
+    int width() const { return width_; }
+
+  private:
+    struct Closer {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    FloatSpool(std::FILE* file, int width) : file_(file), width_(width) {}
+    std::unique_ptr<std::FILE, Closer> file_;
+    int width_ = 1;
+    FrameCount frames_ = 0;
+};
+
+} // namespace quack
