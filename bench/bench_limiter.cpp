@@ -63,12 +63,71 @@ void benchLimiter(benchmark::State& state) {
         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+/// Linked Strict sidechain of the music-like signal (aligned, before input gain), as the
+/// pipeline spools it.
+std::vector<float> strictPeaks(const std::vector<float>& x) {
+    quack::TruePeakDetector d;
+    d.prepare(44100.0, quack::TruePeakDesign::Strict);
+    const auto lat = static_cast<size_t>(d.latencyFrames());
+    std::vector<float> in(x), p(x.size() + lat);
+    in.resize(p.size(), 0.0f);
+    d.process(in.data(), p.data(), static_cast<quack::FrameCount>(p.size()), 0.0f);
+    return {p.begin() + static_cast<long>(lat), p.end()};
+}
+
+/// The loudness loop's use: LimiterGainComputer::process over the spooled peaks times a drive
+/// (dB, from the benchmark's argument): 0 dB hardly limits, 6 dB limits most of the loud parts.
+void benchGainComputer(benchmark::State& state) {
+    const auto peaks = strictPeaks(musicLike(1 << 16));
+    const auto drive = static_cast<float>(std::pow(10.0, static_cast<double>(state.range(0)) / 20.0));
+    std::vector<float> p(peaks.size()), g(peaks.size());
+    for (size_t i = 0; i < p.size(); ++i)
+        p[i] = peaks[i] * drive;
+    quack::LimiterGainComputer gc;
+    gc.prepare(44100.0, {});
+    for (auto _ : state) {
+        for (size_t i = 0; i < p.size(); i += 4096)
+            gc.process(p.data() + i, g.data() + i, 4096);
+        benchmark::DoNotOptimize(g.data());
+    }
+    state.counters["ns/frame"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(p.size()),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+/// The render's use: TruePeakLimiter::processWithPeaks, stereo, with stats (per stereo frame).
+void benchProcessWithPeaks(benchmark::State& state) {
+    const auto mono = musicLike(1 << 16);
+    const auto peaks = strictPeaks(mono);
+    const auto frames = static_cast<quack::FrameCount>(mono.size());
+    quack::AudioBuffer buf(2, frames);
+    quack::TruePeakLimiter lim;
+    lim.prepare(44100.0, 2, 4096, {});
+    lim.setInputGain(std::pow(10.0, static_cast<double>(state.range(0)) / 20.0));
+    for (auto _ : state) {
+        state.PauseTiming();
+        for (int c = 0; c < 2; ++c)
+            std::copy(mono.begin(), mono.end(), buf.channel(c));
+        state.ResumeTiming();
+        for (quack::FrameCount i = 0; i < frames; i += 4096)
+            lim.processWithPeaks(buf.view().subView(i, std::min<quack::FrameCount>(4096, frames - i)),
+                                 peaks.data() + i);
+        benchmark::DoNotOptimize(buf.channel(0));
+    }
+    state.counters["ns/frame"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(mono.size()),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 } // namespace
 
 BENCHMARK_CAPTURE(benchDetector, accurate8x_exact, quack::TruePeakDesign::Accurate8x, 0.0f);
 BENCHMARK_CAPTURE(benchDetector, ebur4x_exact, quack::TruePeakDesign::Ebur128Style4x, 0.0f);
+BENCHMARK_CAPTURE(benchDetector, wideband8x_exact, quack::TruePeakDesign::Wideband8x, 0.0f);
 BENCHMARK_CAPTURE(benchDetector, strict_exact, quack::TruePeakDesign::Strict, 0.0f);
 // A meter's running max / a sidechain threshold near the loud parts (-2 dB from peak).
 BENCHMARK_CAPTURE(benchDetector, accurate8x_fast, quack::TruePeakDesign::Accurate8x, 0.8f);
 BENCHMARK_CAPTURE(benchDetector, strict_fast, quack::TruePeakDesign::Strict, 0.8f);
 BENCHMARK(benchLimiter);
+BENCHMARK(benchGainComputer)->Arg(0)->Arg(6);
+BENCHMARK(benchProcessWithPeaks)->Arg(0)->Arg(6);

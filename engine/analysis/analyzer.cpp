@@ -1,6 +1,6 @@
 #include "engine/analysis/analyzer.h"
 
-#include "engine/analysis/flush_to_zero.h"
+#include "engine/core/flush_to_zero.h"
 #include "engine/analysis/simd.h"
 #include "engine/analysis/true_peak.h"
 

@@ -1,6 +1,6 @@
 #include "engine/analysis/loudness.h"
 
-#include "engine/analysis/flush_to_zero.h"
+#include "engine/core/flush_to_zero.h"
 
 #include <algorithm>
 #include <array>

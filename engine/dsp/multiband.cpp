@@ -42,6 +42,7 @@
 #include "engine/dsp/multiband.h"
 
 #include "engine/core/biquad.h"
+#include "engine/core/flush_to_zero.h"
 #include "engine/dsp/stereo_biquad.h"
 
 #include <algorithm>
@@ -358,7 +359,7 @@ void MultibandProcessor::reset() {
 void MultibandProcessor::process(AudioView block) {
     Impl& s = *impl_;
     assert(block.numChannels == s.channels && block.numFrames <= s.maxBlockFrames);
-    const dsp_detail::FlushToZeroScope ftz;
+    const detail::ScopedFlushToZero ftz;
     float* left = block.channel(0);
     float* right = block.numChannels > 1 ? block.channel(1) : nullptr;
     FrameCount pos = 0;

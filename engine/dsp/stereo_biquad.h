@@ -100,29 +100,6 @@ inline void processCascade(std::span<StereoBiquad> sections, AudioView block) {
     }
 }
 
-/// Sets flush-to-zero and denormals-are-zero for the current thread while in scope, restoring
-/// the previous mode on exit: decaying IIR states and envelopes otherwise crawl through
-/// subnormals at ~100x the cost. No-op where SSE is not available.
-class FlushToZeroScope {
-  public:
-#if defined(__SSE2__)
-    FlushToZeroScope() : saved_(_mm_getcsr()) {
-        _mm_setcsr(saved_ | kFtzDazBits);
-    }
-    ~FlushToZeroScope() {
-        _mm_setcsr(saved_);
-    }
-#else
-    FlushToZeroScope() = default;
-#endif
-    FlushToZeroScope(const FlushToZeroScope&) = delete;
-    FlushToZeroScope& operator=(const FlushToZeroScope&) = delete;
 
-  private:
-#if defined(__SSE2__)
-    static constexpr unsigned kFtzDazBits = 0x8040u; ///< MXCSR bit 15 (FTZ) | bit 6 (DAZ)
-    unsigned saved_;
-#endif
-};
 
 } // namespace quack::dsp_detail

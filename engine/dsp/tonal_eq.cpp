@@ -31,6 +31,8 @@
 /// vector, sample by sample so consecutive sections' recursions overlap in the pipeline.
 #include "engine/dsp/tonal_eq.h"
 
+#include "engine/core/flush_to_zero.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -263,7 +265,7 @@ void TonalEq::process(AudioView block) {
     assert(block.numChannels == channels_);
     if (state_.empty())
         return;
-    const dsp_detail::FlushToZeroScope ftz;
+    const detail::ScopedFlushToZero ftz;
     dsp_detail::processCascade(state_, block);
 }
 
@@ -305,7 +307,7 @@ void SubsonicFilter::process(AudioView block) {
     assert(block.numChannels == channels_);
     if (!enabled_)
         return;
-    const dsp_detail::FlushToZeroScope ftz;
+    const detail::ScopedFlushToZero ftz;
     dsp_detail::processCascade(sections_, block);
 }
 

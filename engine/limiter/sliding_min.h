@@ -1,10 +1,21 @@
 #pragma once
-/// Private to engine/limiter: sliding-window minimum in O(1) amortised per value (monotonic
-/// deque, Lemire 2006) over fixed-capacity storage that never reallocates after prepare().
+/// Private to engine/limiter: sliding-window minimum in O(1) per value without data-dependent
+/// branches (van Herk 1992 / Gil & Werman 1993), over fixed-capacity storage that never
+/// reallocates after prepare().
+///
+/// The stream is cut into blocks of W values aligned to the absolute value index (so results
+/// never depend on how a caller batches its pushes). For value i = bW + k the window
+/// [i - W + 1, i] is the suffix [k + 1, W) of block b - 1 plus the prefix [0, k] of block b:
+///   min = min(suffixMin_{b-1}[k + 1], prefixMin_b[k]),  suffixMin_{b-1}[W] = +inf.
+/// The prefix is a running min; the suffix mins of a block are computed once, backwards, when
+/// it completes (one extra min per value, amortised). A monotonic deque does the same work with
+/// an unpredictable number of pops per value, which costs a branch miss on noisy input.
 #include "engine/core/types.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 namespace quack::detail {
@@ -15,43 +26,67 @@ class SlidingMin {
     /// Allocates.
     void prepare(FrameCount windowFrames) {
         assert(windowFrames >= 1);
-        window_ = windowFrames;
-        values_.assign(static_cast<size_t>(windowFrames + 1), 0.0);
-        indices_.assign(static_cast<size_t>(windowFrames + 1), 0);
+        window_ = static_cast<size_t>(windowFrames);
+        block_.assign(window_, kInf);
+        suffix_.assign(window_ + 1, kInf);
         reset();
     }
     void reset() {
-        head_ = 0;
-        size_ = 0;
-        next_ = 0;
+        std::fill(block_.begin(), block_.end(), kInf);
+        std::fill(suffix_.begin(), suffix_.end(), kInf);
+        pos_ = 0;
+        prefix_ = kInf;
     }
-    /// Push the next value; returns the minimum of the last windowFrames values (fewer at the
-    /// start). Real-time safe.
+    /// Push the next value (not NaN); returns the minimum of the last windowFrames values
+    /// (fewer at the start). Real-time safe.
     double push(double v) {
-        const auto cap = static_cast<FrameCount>(values_.size());
-        // Drop values that can never be the minimum again (>= the new one).
-        while (size_ > 0 && values_[slot(size_ - 1, cap)] >= v)
-            --size_;
-        const size_t s = slot(size_, cap);
-        values_[s] = v;
-        indices_[s] = next_;
-        ++size_;
-        // Drop the front if it left the window.
-        if (indices_[slot(0, cap)] <= next_ - window_) {
-            head_ = (head_ + 1) % cap;
-            --size_;
+        block_[pos_] = v;
+        prefix_ = std::min(prefix_, v);
+        const double m = std::min(prefix_, suffix_[pos_ + 1]);
+        if (++pos_ == window_)
+            closeBlock();
+        return m;
+    }
+    /// The same state as `count` calls of push(v), without the results. Real-time safe.
+    void pushRun(double v, FrameCount count) {
+        auto left = static_cast<size_t>(count);
+        while (left > 0) {
+            const size_t n = std::min(left, window_ - pos_);
+            if (n == window_) {
+                // A whole block of v: its suffix mins are all v, no backward pass needed.
+                std::fill(block_.begin(), block_.end(), v);
+                std::fill(suffix_.begin(), suffix_.end() - 1, v);
+                prefix_ = kInf;
+            } else {
+                std::fill(block_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                          block_.begin() + static_cast<std::ptrdiff_t>(pos_ + n), v);
+                prefix_ = std::min(prefix_, v);
+                pos_ += n;
+                if (pos_ == window_)
+                    closeBlock();
+            }
+            left -= n;
         }
-        ++next_;
-        return values_[slot(0, cap)];
     }
 
   private:
-    size_t slot(FrameCount i, FrameCount cap) const { return static_cast<size_t>((head_ + i) % cap); }
+    static constexpr double kInf = std::numeric_limits<double>::infinity();
 
-    std::vector<double> values_;
-    std::vector<FrameCount> indices_;
-    FrameCount window_ = 1;
-    FrameCount head_ = 0, size_ = 0, next_ = 0;
+    void closeBlock() {
+        double s = kInf;
+        for (size_t k = window_; k-- > 0;) {
+            s = std::min(s, block_[k]);
+            suffix_[k] = s;
+        }
+        pos_ = 0;
+        prefix_ = kInf;
+    }
+
+    std::vector<double> block_;  ///< values of the current block (W)
+    std::vector<double> suffix_; ///< suffix minima of the previous block (W + 1, last = +inf)
+    size_t window_ = 1;
+    size_t pos_ = 0;             ///< index of the next value inside the current block
+    double prefix_ = kInf;       ///< min of the current block so far
 };
 
 } // namespace quack::detail

@@ -4,8 +4,8 @@
 #include "engine/core/audio_buffer.h"
 
 #include <cmath>
-#include <cstddef>
 #include <complex>
+#include <cstddef>
 #include <functional>
 #include <numbers>
 #include <random>

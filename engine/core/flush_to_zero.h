@@ -1,5 +1,5 @@
 #pragma once
-/// Private to engine/analysis: scoped flush-to-zero / denormals-are-zero (house style: "scoped
+/// Scoped flush-to-zero / denormals-are-zero (house style: "scoped
 /// flush-to-zero"). IIR states decaying after a signal ends would otherwise become subnormal and
 /// run ~100x slower. Restores the caller's MXCSR on scope exit. No-op off x86.
 #if defined(__SSE2__)
