@@ -79,6 +79,7 @@ struct Spools {
     FrameCount frames = 0;
     FrameCount lookahead = 0;
     double processedLufs = kSilenceLufs; ///< of the processed audio before the limiter
+    std::vector<BandStats> multibandStats; ///< empty when the multiband stage was off
 };
 
 Result<std::unique_ptr<AudioSource>> openSource(const std::string& path, std::optional<int> rate) {
@@ -267,10 +268,13 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, double e
             return s.error();
         left -= n;
     }
-    Spools spools{std::move(audio).value(), std::move(peaks).value(), std::move(kPower).value()};
+    Spools spools{std::move(audio).value(), std::move(peaks).value(), std::move(kPower).value(), 0, 0,
+                  kSilenceLufs, {}};
     spools.frames = framesIn;
     spools.lookahead = lookahead;
     spools.processedLufs = gatedIntegratedLoudness(hopEnergies);
+    if (useMultiband)
+        spools.multibandStats = multiband.stats();
     return spools;
 }
 
@@ -529,6 +533,24 @@ nlohmann::json decisionsJson(const ChainParams& p) {
     return d;
 }
 
+nlohmann::json multibandJson(const ChainParams& p, const std::vector<BandStats>& stats) {
+    if (stats.empty())
+        return {{"active", false}};
+    nlohmann::json bands = nlohmann::json::array();
+    for (size_t b = 0; b < stats.size() && b < p.multiband.bands.size(); ++b) {
+        const auto& d = p.multiband.bands[b];
+        bands.push_back({{"low_hz", b == 0 ? 0.0 : p.multiband.crossoverHz[b - 1]},
+                         {"high_hz", b < p.multiband.crossoverHz.size() ? nlohmann::json(p.multiband.crossoverHz[b])
+                                                                        : nlohmann::json(nullptr)},
+                         {"ratio", num(d.ratio)},
+                         {"threshold_db", num(d.thresholdDb)},
+                         {"width", num(d.width)},
+                         {"max_gain_reduction_db", num(stats[b].maxGainReductionDb)},
+                         {"mean_gain_reduction_db", num(stats[b].meanGainReductionDb)}});
+    }
+    return {{"active", true}, {"bands", bands}};
+}
+
 } // namespace
 
 nlohmann::json toJson(const AudioFileInfo& info) {
@@ -736,6 +758,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
           {"mean_gain_reduction_db", num(st.meanGainReductionDb)},
           {"frames_limited_percent",
            num(st.frames > 0 ? 100.0 * static_cast<double>(st.framesLimited) / static_cast<double>(st.frames) : 0.0)}}},
+        {"multiband", multibandJson(params, spools->multibandStats)},
         {"warnings", warnings},
         {"timing_ms",
          {{"analyze", num(ms(tAnalysed - t0))},

@@ -15,16 +15,25 @@ std::uint64_t mix(std::uint64_t z) {
     return z ^ (z >> 31);
 }
 
-} // namespace
+/// The per-channel stream key: depends only on the seed and the channel.
+std::uint64_t streamKey(std::uint64_t seed, ChannelCount channel) {
+    return mix(seed ^ mix(static_cast<std::uint64_t>(channel) + 1));
+}
 
-double Ditherer::noiseLsb(std::uint64_t seed, ChannelCount channel, std::uint64_t index) {
-    const std::uint64_t stream = mix(seed ^ mix(static_cast<std::uint64_t>(channel) + 1));
+/// TPDF noise in LSB for counter `index` of a stream.
+double noiseFromStream(std::uint64_t stream, std::uint64_t index) {
     const std::uint64_t h = mix(stream + index);
     // Two independent 32-bit uniforms on [0, 1), each shifted to [-0.5, 0.5).
     constexpr double kScale = 1.0 / 4294967296.0;
     const double u1 = static_cast<double>(h >> 32) * kScale - 0.5;
     const double u2 = static_cast<double>(h & 0xFFFFFFFFull) * kScale - 0.5;
     return u1 + u2;
+}
+
+} // namespace
+
+double Ditherer::noiseLsb(std::uint64_t seed, ChannelCount channel, std::uint64_t index) {
+    return noiseFromStream(streamKey(seed, channel), index);
 }
 
 void Ditherer::prepare(int bits, ChannelCount channels, std::uint64_t seed) {
@@ -52,12 +61,13 @@ void Ditherer::process(AudioView block) {
     for (ChannelCount c = 0; c < channels_; ++c) {
         float* x = block.channel(c);
         std::uint64_t& n = state_[c];
+        const std::uint64_t stream = streamKey(seed_, c);
         for (FrameCount i = 0; i < block.numFrames; ++i, ++n) {
             if (x[i] == 0.0f) {
                 x[i] = 0.0f; // auto-mute; also turns -0.0 into +0.0
                 continue;
             }
-            const double v = static_cast<double>(x[i]) * scale + noiseLsb(seed_, c, n);
+            const double v = static_cast<double>(x[i]) * scale + noiseFromStream(stream, n);
             const double k = std::clamp(std::floor(v + 0.5), lo, hi);
             x[i] = static_cast<float>(k * invScale);
         }

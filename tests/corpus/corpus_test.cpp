@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct PresetCase {
     double ceiling;
     const char* ext;
 };
+
+void PrintTo(const PresetCase& c, std::ostream* os) { *os << c.preset << "/" << c.ext; }
 
 class CorpusPreset : public ::testing::TestWithParam<PresetCase> {};
 
