@@ -1,11 +1,11 @@
 #include "engine/chain/spool.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 namespace quack {
-
 Result<FloatSpool> FloatSpool::create(int width) {
     std::FILE* f = std::tmpfile();
     if (f == nullptr)
@@ -29,6 +29,16 @@ Status FloatSpool::rewind() {
     if (std::fflush(file_.get()) != 0 || std::fseek(file_.get(), 0, SEEK_SET) != 0)
         return makeError(ErrorCode::WriteFailed, "cannot rewind the temporary spool file");
     return Status::success();
+}
+
+Result<std::span<const float>> FloatSpool::next(FrameCount maxFrames) {
+    const auto want = static_cast<size_t>(maxFrames) * static_cast<size_t>(width_);
+    if (buffer_.size() < want)
+        buffer_.resize(want);
+    const size_t got = std::fread(buffer_.data(), sizeof(float), want, file_.get());
+    if (got < want && std::ferror(file_.get()))
+        return makeError(ErrorCode::ReadFailed, "cannot read the temporary spool file");
+    return std::span<const float>(buffer_.data(), got / static_cast<size_t>(width_) * static_cast<size_t>(width_));
 }
 
 Result<FrameCount> FloatSpool::read(float* records, FrameCount maxFrames) {

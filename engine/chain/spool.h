@@ -3,11 +3,17 @@
 /// audio and its sidechain are spooled once and re-read by the loudness loop and each render,
 /// so memory stays constant whatever the track's length. The file is unlinked at creation
 /// (std::tmpfile), so nothing is left behind even if the process dies.
+///
+/// (Mapping the file instead of reading it was measured slower here: 3-4x for the page-table
+/// work on this virtual machine; a buffered read from the page cache runs at ~5 GB/s.)
 #include "engine/core/error.h"
 #include "engine/core/types.h"
 
+#include <cstddef>
 #include <cstdio>
 #include <memory>
+#include <span>
+#include <vector>
 
 namespace quack {
 
@@ -19,11 +25,14 @@ class FloatSpool {
     FloatSpool(FloatSpool&&) noexcept = default;
     FloatSpool& operator=(FloatSpool&&) noexcept = default;
 
-    /// Appends numFrames records of width() floats.
+    /// Appends numFrames records of width() floats. Only before the first rewind().
     Status append(const float* records, FrameCount numFrames);
     /// Starts reading from the first record.
     Status rewind();
-    /// Reads up to maxFrames records; returns the count (0 at the end).
+    /// The next up to maxFrames records (empty at the end), read into an internal buffer. The
+    /// view stays valid until the next call to next(), read() or rewind().
+    Result<std::span<const float>> next(FrameCount maxFrames);
+    /// Copies the next up to maxFrames records; returns the count (0 at the end).
     Result<FrameCount> read(float* records, FrameCount maxFrames);
     FrameCount frames() const { return frames_; }
     int width() const { return width_; }
@@ -33,9 +42,11 @@ class FloatSpool {
         void operator()(std::FILE* f) const { std::fclose(f); }
     };
     FloatSpool(std::FILE* file, int width) : file_(file), width_(width) {}
+
     std::unique_ptr<std::FILE, Closer> file_;
     int width_ = 1;
     FrameCount frames_ = 0;
+    std::vector<float> buffer_; ///< backs the views next() returns
 };
 
 } // namespace quack

@@ -145,9 +145,9 @@ TEST(Master, SameInputGivesIdenticalBytes) {
                      : std::string(ext).ends_with(".flac") ? OutputFormat::Flac16
                                                             : OutputFormat::Mp3;
         req.outputPath = dir.file(std::string("1") + ext);
-        ASSERT_TRUE(masterFile(req).ok());
+        { auto mr = masterFile(req); ASSERT_TRUE(mr.ok()) << ext << ": " << mr.error().message; }
         req.outputPath = dir.file(std::string("2") + ext);
-        ASSERT_TRUE(masterFile(req).ok());
+        { auto mr = masterFile(req); ASSERT_TRUE(mr.ok()) << ext << ": " << mr.error().message; }
         const auto a = slurp(dir.file(std::string("1") + ext)), b = slurp(dir.file(std::string("2") + ext));
         EXPECT_GT(a.size(), 1000u);
         EXPECT_TRUE(a == b) << ext << " differs between runs";
