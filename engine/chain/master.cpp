@@ -334,7 +334,8 @@ struct DriveSolution {
 /// from below; the secant of the last two points then converges in a few evaluations.
 Result<DriveSolution> solveDrive(Spools& spools, double fs, const LimiterParams& limiter, double target,
                                  double startDb, int* iterations) {
-    constexpr double kToleranceLu = 0.005;
+    // Well inside the render's acceptance (kLoudnessToleranceLu), so one render usually lands.
+    constexpr double kToleranceLu = 0.01;
     double x0 = startDb;
     auto f0 = proxyLoudness(spools, fs, limiter, x0);
     if (!f0)

@@ -21,7 +21,7 @@ struct LimiterStats {
     FrameCount frames = 0;
     FrameCount framesLimited = 0;      ///< frames with gain reduction > 0.1 dB
     double maxGainReductionDb = 0.0;   ///< positive dB
-    double meanGainReductionDb = 0.0;  ///< over all frames, positive dB
+    double meanGainReductionDb = 0.0;  ///< over all frames, positive dB (relative error ~1e-13)
 };
 
 /// Gain envelope from a per-frame sidechain peak (linear). Real-time safe after prepare().
