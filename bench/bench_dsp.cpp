@@ -69,6 +69,22 @@ void BM_TonalEq(benchmark::State& state) {
 }
 BENCHMARK(BM_TonalEq);
 
+/// The pipeline's pre-EQ pair in one cascade: 20 Hz high-pass + the busy curve (14 sections).
+/// Compare with BM_SubsonicFilter + BM_TonalEq (two passes).
+void BM_TonalEqWithHighPass(benchmark::State& state) {
+    TonalEq eq;
+    eq.prepare(kFs, 2, busyCurve(), 20.0);
+    const AudioBuffer input = noiseBlock();
+    AudioBuffer buf(2, kBlock);
+    for (auto _ : state) {
+        refill(input, buf);
+        eq.process(buf.view());
+        benchmark::ClobberMemory();
+    }
+    setPerFrame(state);
+}
+BENCHMARK(BM_TonalEqWithHighPass);
+
 void BM_TonalEqScalarBaseline(benchmark::State& state) {
     TonalEq eq;
     eq.prepare(kFs, 2, busyCurve());

@@ -148,16 +148,15 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, double e
     if (auto s = src.rewind(); !s)
         return s.error();
 
-    SubsonicFilter subsonic;
+    // The subsonic high-pass runs as the first sections of the EQ's cascade: one pass.
     TonalEq eq;
     MultibandProcessor multiband;
-    const bool useSubsonic = !params.silent && !params.gainOnly && params.subsonicHz > 0.0;
-    const bool useEq = !params.silent && !params.gainOnly && params.eqActive;
-    const bool useMultiband = !params.silent && !params.gainOnly && params.multibandActive;
-    if (useSubsonic)
-        subsonic.prepare(fs, nch, params.subsonicHz);
+    const bool processing = !params.silent && !params.gainOnly;
+    const double highPassHz = processing ? params.subsonicHz : 0.0;
+    const bool useEq = processing && (params.eqActive || highPassHz > 0.0);
+    const bool useMultiband = processing && params.multibandActive;
     if (useEq)
-        eq.prepare(fs, nch, params.eqCurve);
+        eq.prepare(fs, nch, params.eqActive ? params.eqCurve : TonalCurve{}, highPassHz);
     if (useMultiband)
         multiband.prepare(fs, nch, kBlockFrames, params.multiband);
 
@@ -222,8 +221,6 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, double e
         if (*n == 0)
             break;
         AudioView block = buf.view(*n);
-        if (useSubsonic)
-            subsonic.process(block);
         if (useEq)
             eq.process(block);
         if (useMultiband)

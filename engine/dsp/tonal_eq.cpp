@@ -28,12 +28,15 @@
 /// sections it needs.
 ///
 /// Processing: both channels go through the cascade together as the two lanes of a double
-/// vector, sample by sample so consecutive sections' recursions overlap in the pipeline.
+/// vector (dsp_detail::Cascade: on AVX2+FMA CPUs two sections per 256-bit register in a skewed
+/// pipeline, else SSE2/portable, in groups of four frames). The optional high-pass (the
+/// SubsonicFilter design) is two more sections at the front of the same cascade.
 #include "engine/dsp/tonal_eq.h"
 
 #include "engine/core/flush_to_zero.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cmath>
 #include <numbers>
@@ -187,14 +190,25 @@ void fitGains(const std::vector<SectionSpec>& specs, const std::vector<double>& 
 
 } // namespace
 
+namespace {
+/// Butterworth 4th order = two 2nd-order sections with Q_k = 1 / (2 cos((2k - 1) pi / 8)).
+constexpr double kSubsonicQ[2] = {0.54119610014619698, 1.3065629648763766};
+constexpr double kMaxSubsonicFs = 0.4;
+} // namespace
+
 void TonalEq::prepare(double sampleRate, ChannelCount channels, const TonalCurve& curve) {
+    prepare(sampleRate, channels, curve, 0.0);
+}
+
+void TonalEq::prepare(double sampleRate, ChannelCount channels, const TonalCurve& curve,
+                      double highPassHz) {
     assert(sampleRate > 0.0 && channels >= 1 && channels <= kMaxChannels);
     assert(curve.centerHz.size() == curve.gainDb.size());
     assert(std::is_sorted(curve.centerHz.begin(), curve.centerHz.end()));
     sampleRate_ = sampleRate;
     channels_ = channels;
     sections_.clear();
-    state_.clear();
+    hasHighPass_ = false;
     maxFitErrorDb_ = 0.0;
 
     const double maxHz = kMaxCurveFs * sampleRate;
@@ -245,44 +259,53 @@ void TonalEq::prepare(double sampleRate, ChannelCount channels, const TonalCurve
     }
     assert(sections_.size() <= static_cast<size_t>(kMaxSections));
 
-    state_.resize(sections_.size());
-    for (size_t s = 0; s < sections_.size(); ++s)
-        state_[s].setCoeffs(sections_[s]);
+    // The cascade: the high-pass (same design and clamp as SubsonicFilter) then the EQ.
+    std::array<BiquadCoeffs, kMaxCascade> cascade{};
+    size_t count = 0;
+    if (highPassHz > 0.0) {
+        hasHighPass_ = true;
+        const double hz = std::min(highPassHz, kMaxSubsonicFs * sampleRate);
+        for (int k = 0; k < 2; ++k)
+            cascade[count++] = highPass_[k] = BiquadCoeffs::highPass(hz, kSubsonicQ[k], sampleRate);
+    }
+    for (const BiquadCoeffs& c : sections_)
+        cascade[count++] = c;
+    cascade_.setSections(std::span<const BiquadCoeffs>(cascade.data(), count));
 
     for (size_t i = 0; i < curve.centerHz.size(); ++i)
         if (curve.centerHz[i] <= maxHz && curve.centerHz[i] >= kCoreLowHz &&
             curve.centerHz[i] <= kCoreHighHz)
-            maxFitErrorDb_ =
-                std::max(maxFitErrorDb_, std::abs(responseDb(curve.centerHz[i]) - curve.gainDb[i]));
+            maxFitErrorDb_ = std::max(maxFitErrorDb_,
+                                      std::abs(eqResponseDb(curve.centerHz[i]) - curve.gainDb[i]));
 }
 
 void TonalEq::reset() {
-    for (auto& s : state_)
-        s.reset();
+    cascade_.reset();
 }
 
 void TonalEq::process(AudioView block) {
     assert(block.numChannels == channels_);
-    if (state_.empty())
+    if (cascade_.size() == 0)
         return;
     const detail::ScopedFlushToZero ftz;
-    dsp_detail::processCascade(state_, block);
+    cascade_.process(block);
 }
 
-double TonalEq::responseDb(double hz) const {
+double TonalEq::eqResponseDb(double hz) const {
     double sum = 0.0;
     for (const auto& s : sections_)
         sum += s.magnitudeDb(hz, sampleRate_);
     return sum;
 }
 
-// ---------------------------------------------------------------------------------------------
+double TonalEq::responseDb(double hz) const {
+    double sum = eqResponseDb(hz);
+    if (hasHighPass_)
+        sum += highPass_[0].magnitudeDb(hz, sampleRate_) + highPass_[1].magnitudeDb(hz, sampleRate_);
+    return sum;
+}
 
-namespace {
-/// Butterworth 4th order = two 2nd-order sections with Q_k = 1 / (2 cos((2k - 1) pi / 8)).
-constexpr double kSubsonicQ[2] = {0.54119610014619698, 1.3065629648763766};
-constexpr double kMaxSubsonicFs = 0.4;
-} // namespace
+// ---------------------------------------------------------------------------------------------
 
 void SubsonicFilter::prepare(double sampleRate, ChannelCount channels, double cutoffHz) {
     assert(sampleRate > 0.0 && channels >= 1 && channels <= kMaxChannels);

@@ -28,26 +28,42 @@ class TonalEq {
     /// `curve` must have equal-length vectors, ascending finite centres > 0 and finite gains
     /// (asserted: the caller builds it). channels is 1 or 2.
     void prepare(double sampleRate, ChannelCount channels, const TonalCurve& curve);
+    /// As above, and puts a 4th-order Butterworth high-pass at highPassHz (exactly
+    /// SubsonicFilter's two sections, same clamp to 0.4 fs) at the front of the same cascade, so
+    /// one pass does what SubsonicFilter then TonalEq do (equal within float rounding: the
+    /// intermediate signal is not rounded to float). highPassHz <= 0: no high-pass, identical to
+    /// the 3-argument prepare(). sections() and maxFitErrorDb() still describe the EQ only;
+    /// responseDb() includes the high-pass.
+    void prepare(double sampleRate, ChannelCount channels, const TonalCurve& curve,
+                 double highPassHz);
     /// Clears the filter state (no allocation).
     void reset();
     /// In place, real-time safe (no allocation, lock or I/O), any block size; channel count as
     /// prepared.
     void process(AudioView block);
-    /// The realised response in dB at `hz`.
+    /// The realised response in dB at `hz` (EQ sections and the high-pass, if any).
     double responseDb(double hz) const;
     /// Worst |realised - target| over the curve's points, dB.
     /// Counts the points in 40 Hz..16 kHz (and below 0.45 fs), the band the fit is weighted
     /// for; above 16 kHz bilinear cramping near Nyquist (at 44.1/48 kHz) can leave 1-2 dB.
     double maxFitErrorDb() const { return maxFitErrorDb_; }
     FrameCount latencyFrames() const { return 0; }
-    /// The designed sections, in processing order (empty for a flat curve).
+    /// The designed EQ sections, in processing order (empty for a flat curve); the high-pass
+    /// sections, if any, run before them and are not listed.
     const std::vector<BiquadCoeffs>& sections() const { return sections_; }
 
   private:
     double sampleRate_ = 48000.0;
     ChannelCount channels_ = 0;
+    /// High-pass (2) + EQ sections; even, as the AVX2 kernel runs sections in pairs.
+    static constexpr int kMaxCascade = kMaxSections + 2;
+
+    double eqResponseDb(double hz) const;
+
     std::vector<BiquadCoeffs> sections_;
-    std::vector<dsp_detail::StereoBiquad> state_; ///< one per section; lanes = channels
+    BiquadCoeffs highPass_[2]{};
+    bool hasHighPass_ = false;
+    dsp_detail::Cascade<kMaxCascade> cascade_; ///< high-pass then EQ; lanes = channels
     double maxFitErrorDb_ = 0.0;
 };
 

@@ -2,7 +2,9 @@
 /// Signal generators and measurements for the dsp tests. Self-contained (no quack_analysis) so
 /// the dsp tests build and fail on their own.
 #include "engine/core/audio_buffer.h"
+#include "engine/dsp/stereo_biquad.h"
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstddef>
@@ -14,6 +16,32 @@
 namespace quack::test {
 
 inline constexpr double kPi = std::numbers::pi;
+
+/// While alive (and `portable` is true), processors prepared in its scope use the portable
+/// kernel even on an AVX2+FMA CPU, so tests cover both paths on one machine.
+class KernelScope {
+  public:
+    explicit KernelScope(bool portable) : saved_(dsp_detail::cascadeKernelOverride()) {
+        dsp_detail::cascadeKernelOverride() =
+            portable ? dsp_detail::CascadeKernel::Portable : dsp_detail::CascadeKernel::Auto;
+    }
+    ~KernelScope() { dsp_detail::cascadeKernelOverride() = saved_; }
+    KernelScope(const KernelScope&) = delete;
+    KernelScope& operator=(const KernelScope&) = delete;
+
+  private:
+    dsp_detail::CascadeKernel saved_;
+};
+
+/// max |a - b| over all samples of two equally shaped buffers.
+inline double maxAbsDiff(const AudioBuffer& a, const AudioBuffer& b) {
+    double worst = 0.0;
+    for (ChannelCount c = 0; c < a.numChannels(); ++c)
+        for (FrameCount i = 0; i < a.numFrames(); ++i)
+            worst = std::max(worst, std::abs(static_cast<double>(a.channel(c)[i]) -
+                                             static_cast<double>(b.channel(c)[i])));
+    return worst;
+}
 
 inline double dbFromRatio(double r) {
     return 20.0 * std::log10(r);

@@ -205,6 +205,104 @@ TEST(TonalEq, StableAndFiniteAcrossSampleRates) {
     }
 }
 
+// ---- TonalEq with the high-pass in its cascade ---------------------------------------------
+
+// One cascade (high-pass then EQ) must equal SubsonicFilter then TonalEq. The two-pass chain
+// rounds the intermediate signal to float (relative 2^-24 = 6e-8), which the EQ (<= +6 dB, gain
+// 2) and the high-pass's tail carry on; and the kernels may differ by FMA rounding (2^-53). So
+// the difference is a few float ulps of the peak; 1e-6 of the peak is the brief's bound, while a
+// wrong cutoff, Q or section order would differ by >= 1e-3.
+TEST(TonalEqHighPass, EqualsSubsonicThenEq) {
+    std::mt19937 rng(404);
+    for (const bool portable : {false, true})
+        for (double fs : {8000.0, 44100.0, 96000.0})
+            for (double hz : {20.0, 30.0})
+                for (ChannelCount channels : {1, 2}) {
+                    const test::KernelScope kernel(portable);
+                    const TonalCurve curve = randomSmoothCurve(rng, 6.0);
+                    SubsonicFilter hp;
+                    TonalEq eq, fused;
+                    hp.prepare(fs, channels, hz);
+                    eq.prepare(fs, channels, curve);
+                    fused.prepare(fs, channels, curve, hz);
+                    // Full-scale noise plus DC: the high-pass must remove the DC in both.
+                    const AudioBuffer in =
+                        test::makeSignal(channels, 30000, [&](ChannelCount c, FrameCount i) {
+                            return 0.3 + 0.6 * std::sin(0.37 * static_cast<double>(i * (c + 1))) *
+                                             std::sin(0.0011 * static_cast<double>(i));
+                        });
+                    AudioBuffer ref = in, out = in;
+                    test::processInBlocks(hp, ref, 4096);
+                    test::processInBlocks(eq, ref, 4096);
+                    test::processInBlocks(fused, out, 4096);
+                    EXPECT_LE(test::maxAbsDiff(out, ref), 1e-6 * static_cast<double>(test::maxAbs(ref)))
+                        << "fs " << fs << " hz " << hz << " ch " << channels << " portable "
+                        << portable;
+                    EXPECT_EQ(fused.sections().size(), eq.sections().size());
+                    for (double f : {10.0, hz, 100.0, 1000.0})
+                        EXPECT_NEAR(fused.responseDb(f), eq.responseDb(f) + hp.responseDb(f), 1e-9)
+                            << "fs " << fs << " f " << f;
+                    EXPECT_EQ(fused.maxFitErrorDb(), eq.maxFitErrorDb());
+                }
+}
+
+// highPassHz <= 0 is the 3-argument prepare(), bit for bit; a flat curve with a high-pass still
+// filters (two sections) although sections() is empty.
+TEST(TonalEqHighPass, DisabledIsIdenticalAndFlatCurveStillFilters) {
+    std::mt19937 rng(5);
+    const TonalCurve curve = randomSmoothCurve(rng, 4.0);
+    const AudioBuffer in = test::makeNoise(2, 9000, 0.5, 3);
+    TonalEq a, b;
+    a.prepare(44100.0, 2, curve);
+    b.prepare(44100.0, 2, curve, 0.0);
+    AudioBuffer outA = in, outB = in;
+    a.process(outA.view());
+    b.process(outB.view());
+    EXPECT_TRUE(test::bitEqual(outA, outB));
+
+    TonalEq flat;
+    flat.prepare(44100.0, 2, TonalCurve{}, 30.0);
+    EXPECT_TRUE(flat.sections().empty());
+    EXPECT_NEAR(flat.responseDb(30.0), -10.0 * std::log10(2.0), 1e-6);
+    SubsonicFilter hp;
+    hp.prepare(44100.0, 2, 30.0);
+    AudioBuffer ref = in, out = in;
+    hp.process(ref.view());
+    flat.process(out.view());
+    EXPECT_LE(test::maxAbsDiff(out, ref), 1e-6 * static_cast<double>(test::maxAbs(ref)));
+}
+
+// Bit-identical output for any block partition, for both kernels, for curves giving odd and
+// even section counts (the AVX2 kernel pads odd counts and runs sections in passes of pairs),
+// with and without the high-pass; blocks of 1500 and 4096 cross the kernel's 1024-frame chunks.
+TEST(TonalEqHighPass, BlockSizeInvariantBothKernels) {
+    const TonalCurve dip = curveFrom([](double hz) {
+        const double o = std::log2(hz / 3000.0);
+        return -3.0 * std::exp(-o * o / (2.0 * 0.8 * 0.8));
+    });
+    std::mt19937 rng(77);
+    const TonalCurve busy = randomSmoothCurve(rng, 6.0);
+    const AudioBuffer in = test::makeNoise(2, 20000, 0.5, 9);
+    for (const bool portable : {false, true})
+        for (const TonalCurve* curve : {&dip, &busy})
+            for (double hz : {0.0, 25.0}) {
+                const test::KernelScope kernel(portable);
+                TonalEq eq;
+                eq.prepare(44100.0, 2, *curve, hz);
+                AudioBuffer ref = in;
+                test::processInBlocks(eq, ref, 4096);
+                EXPECT_TRUE(test::allFinite(ref));
+                for (FrameCount block : {1, 7, 64, 1500}) {
+                    eq.reset();
+                    AudioBuffer out = in;
+                    test::processInBlocks(eq, out, block);
+                    EXPECT_TRUE(test::bitEqual(out, ref))
+                        << "block " << block << " sections " << eq.sections().size() << " hz "
+                        << hz << " portable " << portable;
+                }
+            }
+}
+
 // ---- SubsonicFilter --------------------------------------------------------------------------
 
 // DC must go: after the step response has decayed (slowest pole of a 20 Hz 4th-order
