@@ -128,6 +128,8 @@ BENCHMARK_CAPTURE(benchDetector, strict_exact, quack::TruePeakDesign::Strict, 0.
 // A meter's running max / a sidechain threshold near the loud parts (-2 dB from peak).
 BENCHMARK_CAPTURE(benchDetector, accurate8x_fast, quack::TruePeakDesign::Accurate8x, 0.8f);
 BENCHMARK_CAPTURE(benchDetector, strict_fast, quack::TruePeakDesign::Strict, 0.8f);
+// A threshold every frame exceeds (loud music): bounds are computed, all values are exact.
+BENCHMARK_CAPTURE(benchDetector, strict_loud, quack::TruePeakDesign::Strict, 0.01f);
 BENCHMARK(benchLimiter);
 BENCHMARK(benchGainComputer)->Arg(0)->Arg(6);
 BENCHMARK(benchProcessWithPeaks)->Arg(0)->Arg(6);

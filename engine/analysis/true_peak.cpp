@@ -14,12 +14,36 @@
 ///   Wideband8x     P = 8, all 8 phases, K(u) = sinc(2 fc u) kaiser(u / 20; beta 6), fc = 0.54:
 ///                  flat to 0.49 fs, reads high above 0.41 fs (leaked images): a safe upper
 ///                  bound of the ideal reconstruction near Nyquist, for the limiter.
-///   Strict         all three on the same interval: the max.
+///   Strict         all three on the same interval: the max. Wideband8x alone does not cover
+///                  Accurate8x: on noise band-limited to 0.45 fs it reads 0.19 dB under it
+///                  (tests/limiter/true_peak_test.cpp), more than the limiter's 0.1 dB margin.
+///
+/// Mirror symmetry (half the multiply-adds). With N = 2H taps per phase, window index
+/// k = 0..N-1 and c_p[k] = K(H - 1 - k + p/P), an even K gives c_{P-p}[k] = c_p[N-1-k]:
+/// phase P - p is phase p reversed over the same window. Per pair (p, P-p), with
+///   s_k = (c_p[k] + c_p[N-1-k]) / 2,  d_k = (c_p[k] - c_p[N-1-k]) / 2,
+///   u_k = x[k] + x[N-1-k],            v_k = x[k] - x[N-1-k],          k = 0..H-1,
+/// S = sum s_k u_k and D = sum d_k v_k give y_p = S + D and y_{P-p} = S - D, and since
+/// max(|S + D|, |S - D|) = |S| + |D| (exactly, in floats too: rounding is monotone and
+/// symmetric) the pair's peak is |S| + |D|. The middle phase P/2 is its own mirror (d = 0).
+/// Wideband8x's phase P (t = tau + 1) is symmetric about window index H instead (its tap 0 is
+/// K(H) = 0): y_P = c[H] x[H] + sum_{j=1}^{H-1} c[H+j] (x[H-j] + x[H+j]). The tables are built
+/// mirror-symmetric in double (phase P - p is phase p reversed, not re-evaluated) and rounded
+/// to float once. Multiply-adds per frame: Accurate8x 126 (was 252), Wideband8x 160 (320),
+/// the 4x model 18 (36); plus one add or subtract per input pair, shared by all phases.
+///
+/// Kernels: a portable C++ kernel (vectorised by the compiler across frames with whatever the
+/// baseline ISA offers, e.g. SSE2 or WebAssembly SIMD) and, on x86-64 with GCC/Clang, an
+/// AVX2+FMA kernel chosen once in prepare() when the CPU has both. Either way each frame's value
+/// is the same sequence of operations whatever the block size (the FMA kernel rounds once per
+/// tap instead of twice, so the two kernels may differ in the last bits from each other, never
+/// between block sizes on one machine).
 ///
 /// Fast path: |y_p| <= (sum_s |c_p[s]|) max_s |x[s]| <= lOneMax * windowMax, where windowMax
 /// covers every input any phase of the interval uses. windowMax is taken over whole groups of 8
 /// frames aligned to the absolute frame index (plus the current partial group), so the bound of
-/// a frame never depends on how the stream was cut into blocks.
+/// a frame never depends on how the stream was cut into blocks. With exactAbove <= 0 no bound is
+/// computed at all; only the group maxima are kept up to date (for later calls that use one).
 #include "engine/analysis/true_peak.h"
 
 #include <algorithm>
@@ -29,6 +53,12 @@
 #include <cstring>
 #include <numbers>
 #include <vector>
+
+/// Define QUACK_TRUE_PEAK_PORTABLE_ONLY to test the portable kernels on an AVX2 machine.
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(QUACK_TRUE_PEAK_PORTABLE_ONLY)
+#define QUACK_TRUE_PEAK_AVX2 1
+#include <immintrin.h>
+#endif
 
 namespace quack {
 
@@ -57,16 +87,27 @@ constexpr int kPhases4 = 4;
 constexpr int kTaps4 = 12;   ///< non-zero taps per fractional phase of the 49-tap Hann sinc
 constexpr int kHalf4 = kTaps4 / 2;
 
+/// Mirrored pairs (p, P - p), p = 1..P/2-1, of each design; every design also has its middle
+/// phase P/2, and Wideband8x the end phase P.
+constexpr int kPairs8 = kPhases8 / 2 - 1;
+constexpr int kPairs4 = kPhases4 / 2 - 1;
+
 constexpr int kGroupFrames = 8;                ///< granularity of the fast-path window maximum
+constexpr int kRingGroups = 8;                 ///< ring of whole groups' max |x| (>= groupsBack + 1)
+static_assert((kRingGroups & (kRingGroups - 1)) == 0, "ringSlot masks");
 constexpr FrameCount kChunkFrames = 256;       ///< internal work chunk (frames)
-/// Frames per exact-kernel step: the kernels are vectorised across frames; these widths were
-/// the fastest measured with SSE2 (bench/bench_limiter.cpp): 8 for the 7 x 36-tap phases of
-/// Accurate8x, 16 for the 3 x 12-tap phases of the 4x model.
-constexpr int kKernel8 = 8;
-constexpr int kKernel4 = 16;
+/// Frames per portable-kernel step: the kernels are vectorised across frames; these widths
+/// were the fastest measured with SSE2 (bench/bench_limiter.cpp, QUACK_TRUE_PEAK_PORTABLE_ONLY):
+/// mirror form vs the former direct form, Accurate8x 11.7 vs 17.5 ns/frame, Wideband8x 16 vs
+/// 22, but the 4x model 8.1 vs 5.1 (its 3 x 16-lane sums and inputs spill; 4, 16 or 32 lanes
+/// were no better within a 16-frame step). One form for all keeps one table per design.
+constexpr int kKernel8 = 16;
+constexpr int kKernel4 = 8;
 constexpr int kKernelFrames = 16; ///< step of the exact pass (a multiple of both)
-/// Relative slack added to the bound so that float rounding in the exact sums (at most
-/// ~33 ulp of sum |c||x|) can never make an exact value exceed its reported bound.
+/// Relative slack added to the bound so that float rounding in the exact sums can never make
+/// an exact value exceed its reported bound. Per phase, the mirror form sums <= H + 2 <= 22
+/// rounded terms whose magnitudes add up to <= sum_k (|s_k| + |d_k|)(|x_a| + |x_b|)
+/// <= 2 L1 max|x|; with unit roundoff 2^-24 that is <= 22 * 2 * 6e-8 = 2.6e-6 of the bound.
 constexpr double kBoundSlack = 1.0 + 1.0e-5;
 
 double besselI0(double x) {
@@ -115,43 +156,205 @@ double kernel4(double u) {
     return sinc(u) * 0.5 * (1.0 + std::cos(std::numbers::pi * u / kHalf4));
 }
 
-/// Exact evaluation of kNumPhases fractional phases with kTaps taps each for kFrames
-/// consecutive frames. x points at the first input of the first frame's window; tap (p, k)
-/// multiplies x[f + k] for frame f and is stored kFrames times in a row (pre-broadcast,
-/// so the multiply takes its operand straight from memory). Written so g++ -O3 vectorises across the frames (no float
-/// reassociation needed): the result of each lane is the same sequence of operations
-/// whatever the block size, which keeps the output block-size invariant.
-template <int kTaps, int kNumPhases, int kFrames>
-inline void exactKernel(const float* x, const float* taps, float* peakOut) {
-    float acc[kNumPhases][kFrames] = {};
-    for (int k = 0; k < kTaps; ++k) {
-        float xv[kFrames];
-        for (int l = 0; l < kFrames; ++l)
-            xv[l] = x[k + l];
-        for (int p = 0; p < kNumPhases; ++p) {
-            const float* c = taps + (p * kTaps + k) * kFrames;
+/// Mirror-form coefficient table of one design (H = kTaps / 2), one block after another:
+///   sym  [H][kPairs + 1]  s_k of each pair, then the middle phase's taps c[k] (k < H)
+///   anti [H][kPairs]      d_k of each pair
+///   end  [H]              (kEnd only) phase P: end[0] = c[H], end[j] = c[H + j], j = 1..H-1
+template <int kTaps, int kPairs, bool kEnd>
+constexpr int kMirrorCoefs = kTaps / 2 * (2 * kPairs + 1 + (kEnd ? 1 : 0));
+
+/// Portable exact kernel for kFrames consecutive frames: x points at the first input of the
+/// first frame's window, bc is the mirror table with every coefficient stored kFrames times in
+/// a row (pre-broadcast, so the multiply takes its operand straight from memory). Written so
+/// g++ -O3 vectorises across the frames (no float reassociation needed): the result of each
+/// lane is the same sequence of operations whatever the block size.
+template <int kTaps, int kPairs, bool kEnd, int kFrames>
+inline void mirrorKernel(const float* x, const float* bc, float* peakOut) {
+    constexpr int kH = kTaps / 2;
+    constexpr int kSym = kPairs + 1;
+    constexpr int kAnti = kPairs > 0 ? kPairs : 1;
+    const float* sym = bc;
+    const float* anti = sym + kH * kSym * kFrames;
+    const float* endTaps = anti + kH * kPairs * kFrames;
+    float s[kSym][kFrames] = {};
+    float d[kAnti][kFrames] = {};
+    for (int k = 0; k < kH; ++k) {
+        float u[kFrames], v[kFrames];
+        for (int l = 0; l < kFrames; ++l) {
+            u[l] = x[k + l] + x[kTaps - 1 - k + l];
+            v[l] = x[k + l] - x[kTaps - 1 - k + l];
+        }
+        for (int q = 0; q < kSym; ++q) {
+            const float* c = sym + (k * kSym + q) * kFrames;
             for (int l = 0; l < kFrames; ++l)
-                acc[p][l] += c[l] * xv[l];
+                s[q][l] += c[l] * u[l];
+        }
+        for (int q = 0; q < kPairs; ++q) {
+            const float* c = anti + (k * kPairs + q) * kFrames;
+            for (int l = 0; l < kFrames; ++l)
+                d[q][l] += c[l] * v[l];
+        }
+    }
+    float t[kFrames] = {};
+    if constexpr (kEnd) {
+        for (int l = 0; l < kFrames; ++l)
+            t[l] = endTaps[l] * x[kH + l];
+        for (int j = 1; j < kH; ++j) {
+            const float* c = endTaps + j * kFrames;
+            for (int l = 0; l < kFrames; ++l)
+                t[l] += c[l] * (x[kH - j + l] + x[kH + j + l]);
         }
     }
     for (int l = 0; l < kFrames; ++l) {
-        float m = peakOut[l];
-        for (int p = 0; p < kNumPhases; ++p)
-            m = std::max(m, std::abs(acc[p][l]));
+        float m = std::max(peakOut[l], std::abs(s[kPairs][l]));
+        for (int q = 0; q < kPairs; ++q)
+            m = std::max(m, std::abs(s[q][l]) + std::abs(d[q][l]));
+        if constexpr (kEnd)
+            m = std::max(m, std::abs(t[l]));
         peakOut[l] = m;
     }
 }
 
+/// Signature of a kernel pass over kKernelFrames frames: x is the first input of the first
+/// frame's window of that component, coef its mirror table, bcast the same pre-broadcast
+/// (kernelFrames copies of each coefficient), e the running max of the kKernelFrames frames.
+using KernelFn = void (*)(const float* x, const float* coef, const float* bcast, float* e);
+
+template <int kTaps, int kPairs, bool kEnd, int kFrames>
+void portableKernel(const float* x, const float* /*coef*/, const float* bcast, float* e) {
+    for (int l = 0; l < kKernelFrames; l += kFrames)
+        mirrorKernel<kTaps, kPairs, kEnd, kFrames>(x + l, bcast, e + l);
+}
+
+#ifdef QUACK_TRUE_PEAK_AVX2
+/// v_k = x[k] - x[N-1-k] of lanes l..l+7: from pass 1's buffer or recomputed from the input.
+template <int kTaps, bool kStoreV>
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 loadV(const float* x, const float (*vBuf)[kKernelFrames],
+                                                                     int k, int l) {
+    if constexpr (kStoreV)
+        return _mm256_load_ps(vBuf[k] + l);
+    else
+        return _mm256_sub_ps(_mm256_loadu_ps(x + k + l), _mm256_loadu_ps(x + kTaps - 1 - k + l));
+}
+
+/// AVX2+FMA: 16 frames (two vectors) per pass, the accumulators, inputs and broadcast tap
+/// within the 16 ymm registers. Pass 1 loads each input pair once and accumulates the
+/// symmetric sums (2 (kPairs + 1) accumulators); for Wideband8x it also keeps v_k and the end
+/// phase's input pairs on the stack. Pass 2 accumulates the antisymmetric sums (and the end
+/// phase). A small design (the 4x model) does everything in one pass. Per lane and sum the
+/// order of operations is fixed: acc = fma(c[k], u[k], acc) for k = 0..H-1.
+template <int kTaps, int kPairs, bool kEnd>
+__attribute__((target("avx2,fma"))) void avx2Kernel(const float* x, const float* coef,
+                                                    const float* /*bcast*/, float* e) {
+    static_assert(kKernelFrames == 16);
+    constexpr int kH = kTaps / 2;
+    constexpr int kSym = kPairs + 1;
+    constexpr int kAnti = kPairs > 0 ? kPairs : 1;
+    constexpr bool kOnePass = !kEnd && 2 * (kSym + kPairs) <= 8;
+    // Measured (bench/bench_limiter.cpp): keeping v_k on the stack pays off only when pass 2
+    // also has the end phase's loads (Wideband8x: 4.8 vs 5.4 ns/frame); for Accurate8x it
+    // costs (4.3 vs 3.8), and so did splitting pass 2 into even/odd-k accumulator sets.
+    constexpr bool kStoreV = kEnd;
+    const float* sym = coef;
+    const float* anti = sym + kH * kSym;
+    const float* endTaps = anti + kH * kPairs;
+    const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+
+    // v_k (pass 2 input) and the end phase's w_j = x[H - j] + x[H + j] (w_0 = x[H]).
+    alignas(32) float vBuf[kStoreV ? kH : 1][kKernelFrames];
+    alignas(32) float wBuf[kEnd ? kH : 1][kKernelFrames];
+    __m256 s0[kSym], s1[kSym], d0[kAnti], d1[kAnti];
+    for (int q = 0; q < kSym; ++q)
+        s0[q] = s1[q] = _mm256_setzero_ps();
+    for (int q = 0; q < kAnti; ++q)
+        d0[q] = d1[q] = _mm256_setzero_ps();
+    __m256 bPrev0 = _mm256_setzero_ps(), bPrev1 = _mm256_setzero_ps();
+    if constexpr (kEnd) {
+        _mm256_store_ps(wBuf[0], _mm256_loadu_ps(x + kH));
+        _mm256_store_ps(wBuf[0] + 8, _mm256_loadu_ps(x + kH + 8));
+    }
+    for (int k = 0; k < kH; ++k) {
+        const float* a = x + k;
+        const float* b = x + (kTaps - 1 - k);
+        const __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8);
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        const __m256 u0 = _mm256_add_ps(a0, b0), u1 = _mm256_add_ps(a1, b1);
+        for (int q = 0; q < kSym; ++q) {
+            const __m256 c = _mm256_broadcast_ss(sym + k * kSym + q);
+            s0[q] = _mm256_fmadd_ps(c, u0, s0[q]);
+            s1[q] = _mm256_fmadd_ps(c, u1, s1[q]);
+        }
+        const __m256 v0 = _mm256_sub_ps(a0, b0), v1 = _mm256_sub_ps(a1, b1);
+        if constexpr (kOnePass) {
+            for (int q = 0; q < kPairs; ++q) {
+                const __m256 c = _mm256_broadcast_ss(anti + k * kPairs + q);
+                d0[q] = _mm256_fmadd_ps(c, v0, d0[q]);
+                d1[q] = _mm256_fmadd_ps(c, v1, d1[q]);
+            }
+        } else if constexpr (kStoreV) {
+            _mm256_store_ps(vBuf[k], v0);
+            _mm256_store_ps(vBuf[k] + 8, v1);
+        }
+        if constexpr (kEnd) {
+            // x[k] + x[2H - k] = a(k) + b(k - 1): the pair j = H - k.
+            if (k > 0) {
+                _mm256_store_ps(wBuf[kH - k], _mm256_add_ps(a0, bPrev0));
+                _mm256_store_ps(wBuf[kH - k] + 8, _mm256_add_ps(a1, bPrev1));
+            }
+            bPrev0 = b0;
+            bPrev1 = b1;
+        }
+    }
+    (void)bPrev0;
+    (void)bPrev1;
+    // max(v, m) keeps m when v is NaN, like std::max(m, v) in the portable kernel.
+    __m256 m0 = _mm256_max_ps(_mm256_and_ps(s0[kPairs], absMask), _mm256_loadu_ps(e));
+    __m256 m1 = _mm256_max_ps(_mm256_and_ps(s1[kPairs], absMask), _mm256_loadu_ps(e + 8));
+    if constexpr (!kOnePass) {
+        __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
+        for (int k = 0; k < kH; ++k) {
+            const __m256 v0 = loadV<kTaps, kStoreV>(x, vBuf, k, 0), v1 = loadV<kTaps, kStoreV>(x, vBuf, k, 8);
+            for (int q = 0; q < kPairs; ++q) {
+                const __m256 c = _mm256_broadcast_ss(anti + k * kPairs + q);
+                d0[q] = _mm256_fmadd_ps(c, v0, d0[q]);
+                d1[q] = _mm256_fmadd_ps(c, v1, d1[q]);
+            }
+            if constexpr (kEnd) {
+                const __m256 c = _mm256_broadcast_ss(endTaps + k);
+                t0 = _mm256_fmadd_ps(c, _mm256_load_ps(wBuf[k]), t0);
+                t1 = _mm256_fmadd_ps(c, _mm256_load_ps(wBuf[k] + 8), t1);
+            }
+        }
+        if constexpr (kEnd) {
+            m0 = _mm256_max_ps(_mm256_and_ps(t0, absMask), m0);
+            m1 = _mm256_max_ps(_mm256_and_ps(t1, absMask), m1);
+        }
+    }
+    for (int q = 0; q < kPairs; ++q) {
+        m0 = _mm256_max_ps(_mm256_add_ps(_mm256_and_ps(s0[q], absMask), _mm256_and_ps(d0[q], absMask)), m0);
+        m1 = _mm256_max_ps(_mm256_add_ps(_mm256_and_ps(s1[q], absMask), _mm256_and_ps(d1[q], absMask)), m1);
+    }
+    _mm256_storeu_ps(e, m0);
+    _mm256_storeu_ps(e + 8, m1);
+}
+
+bool cpuHasAvx2Fma() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
 } // namespace
 
 struct TruePeakDetector::Impl {
-    /// One interpolator: its phases' taps (phase-major, each tap repeated `kernelFrames` times
-    /// for the vectorised kernel) and where its support sits inside the detector's window.
+    /// One interpolator: its mirror table (plain and pre-broadcast for the portable kernel),
+    /// its kernel and where its support sits inside the detector's window.
     struct Component {
         bool used = false;
         int offset = 0;            ///< first input of its support inside the window
-        std::vector<float> taps;   ///< phases x taps, plain (kept for the L1 norm)
-        std::vector<float> bcast;  ///< the same, each tap repeated kernelFrames times
+        std::vector<float> coef;   ///< mirror table (see kMirrorCoefs)
+        std::vector<float> bcast;  ///< the same, each coefficient repeated kernelFrames times
+        KernelFn kernel = nullptr; ///< exact pass over kKernelFrames frames
     };
     Component acc8, ebu4, band8;
 
@@ -165,44 +368,78 @@ struct TruePeakDetector::Impl {
     /// hist[0 .. windowFrames-1) holds the previous inputs, then the current chunk, then
     /// kKernelFrames of padding so the exact kernels may run past the chunk's end.
     std::vector<float> hist;
-    std::array<float, kChunkFrames> bound{};
-    std::array<float, kChunkFrames + kKernelFrames> exact{};
+    std::array<float, kKernelFrames> exact{};
 
     FrameCount framesSeen = 0;     ///< absolute index of the next input frame
-    float groupMax = 0.0f;         ///< max |x| of the current (partial) group
-    std::array<float, 8> prevGroups{}; ///< ring of the last whole groups' max |x|
-    float prevMax = 0.0f;          ///< max of the last groupsBack whole groups
+    /// max |x| (NaN ignored) of the frames seen of the current group; 0 when framesSeen is a
+    /// multiple of kGroupFrames (a group is retired into the ring as soon as it is complete).
+    float groupMax = 0.0f;
+    std::array<float, kRingGroups> ring{}; ///< max |x| of whole group g at ringSlot(g)
 
-    /// Fills c with `phases` x `taps` coefficients c_p[k] = kernel(half - 1 - k + p / P) for
-    /// p in [firstPhase, firstPhase + phases), optionally normalised to unit DC gain per phase.
-    /// Returns the largest L1 norm of a phase.
+    static size_t ringSlot(FrameCount group) { return static_cast<size_t>(group & (kRingGroups - 1)); }
+
+    /// Fills c with the mirror table of phases 1..P-1 (and P if withEnd) of N = `taps` taps,
+    /// c_p[k] = kernel(H - 1 - k + p / P), optionally normalised to unit DC gain per phase.
+    /// Phase P - p is taken as phase p reversed and the middle and end phases are symmetrised,
+    /// in double, before rounding to float: the table is exactly mirror-symmetric.
+    /// Returns the largest L1 norm of a phase as evaluated (from the float table).
     template <typename Kernel>
-    static double makeComponent(Component& c, int phases, int firstPhase, int numPhasesTotal, int taps,
-                         Kernel kernel, bool normalise, int kernelFrames) {
+    static double makeComponent(Component& c, int numPhases, bool withEnd, int taps, Kernel kernel,
+                                bool normalise, int kernelFrames) {
         const int half = taps / 2;
-        c.taps.assign(static_cast<size_t>(phases * taps), 0.0f);
-        double l1Max = 0.0;
-        std::vector<double> v(static_cast<size_t>(taps));
-        for (int q = 0; q < phases; ++q) {
-            const int p = firstPhase + q;
+        const int pairs = numPhases / 2 - 1;
+        auto phase = [&](int p) {
+            std::vector<double> v(static_cast<size_t>(taps));
             double sum = 0.0;
             for (int k = 0; k < taps; ++k) {
-                v[static_cast<size_t>(k)] = kernel(static_cast<double>(half - 1 - k) +
-                                                   static_cast<double>(p) / numPhasesTotal);
+                v[static_cast<size_t>(k)] =
+                    kernel(static_cast<double>(half - 1 - k) + static_cast<double>(p) / numPhases);
                 sum += v[static_cast<size_t>(k)];
             }
+            if (normalise)
+                for (double& t : v)
+                    t /= sum;
+            return v;
+        };
+        const auto at = [](const std::vector<double>& v, int k) { return v[static_cast<size_t>(k)]; };
+        const int sym = pairs + 1;
+        c.coef.assign(static_cast<size_t>(half * (2 * pairs + 1 + (withEnd ? 1 : 0))), 0.0f);
+        float* symTab = c.coef.data();
+        float* antiTab = symTab + half * sym;
+        float* endTab = antiTab + half * pairs;
+        double l1Max = 0.0;
+        for (int q = 0; q <= pairs; ++q) {
+            // q < pairs: phase q + 1 and its mirror; q == pairs: the middle phase P/2.
+            const auto v = phase(q < pairs ? q + 1 : numPhases / 2);
             double l1 = 0.0;
-            for (int k = 0; k < taps; ++k) {
-                const auto f = static_cast<float>(normalise ? v[static_cast<size_t>(k)] / sum
-                                                            : v[static_cast<size_t>(k)]);
-                c.taps[static_cast<size_t>(q * taps + k)] = f;
-                l1 += std::abs(static_cast<double>(f));
+            for (int k = 0; k < half; ++k) {
+                const auto s = static_cast<float>((at(v, k) + at(v, taps - 1 - k)) / 2.0);
+                const auto d = static_cast<float>((at(v, k) - at(v, taps - 1 - k)) / 2.0);
+                symTab[k * sym + q] = s;
+                if (q < pairs) {
+                    antiTab[k * pairs + q] = d;
+                    l1 += std::abs(static_cast<double>(s) + static_cast<double>(d)) +
+                          std::abs(static_cast<double>(s) - static_cast<double>(d));
+                } else {
+                    l1 += 2.0 * std::abs(static_cast<double>(s));
+                }
             }
             l1Max = std::max(l1Max, l1);
         }
-        c.bcast.resize(c.taps.size() * static_cast<size_t>(kernelFrames));
+        if (withEnd) {
+            const auto v = phase(numPhases);
+            assert(at(v, 0) == 0.0); // K(H) = 0: phase P is symmetric about index H
+            endTab[0] = static_cast<float>(at(v, half));
+            double l1 = std::abs(static_cast<double>(endTab[0]));
+            for (int j = 1; j < half; ++j) {
+                endTab[j] = static_cast<float>((at(v, half - j) + at(v, half + j)) / 2.0);
+                l1 += 2.0 * std::abs(static_cast<double>(endTab[j]));
+            }
+            l1Max = std::max(l1Max, l1);
+        }
+        c.bcast.resize(c.coef.size() * static_cast<size_t>(kernelFrames));
         for (size_t i = 0; i < c.bcast.size(); ++i)
-            c.bcast[i] = c.taps[i / static_cast<size_t>(kernelFrames)];
+            c.bcast[i] = c.coef[i / static_cast<size_t>(kernelFrames)];
         return l1Max;
     }
 
@@ -220,14 +457,17 @@ struct TruePeakDetector::Impl {
         ebu4.offset = half - kHalf4;
         band8.offset = half - kHalfBand;
         groupsBack = (windowFrames - 1 + kGroupFrames - 1) / kGroupFrames;
-        assert(groupsBack <= static_cast<int>(prevGroups.size()));
+        assert(groupsBack < kRingGroups);
 
         double lOne = 1.0;
         // Accurate8x and the 4x model: fractional phases 1..P-1 (phase 0 is the sample).
-        const double l8 = makeComponent(acc8, kPhases8 - 1, 1, kPhases8, kTaps8, kernel8, true, kKernel8);
-        const double l4 = makeComponent(ebu4, kPhases4 - 1, 1, kPhases4, kTaps4, kernel4, false, kKernel4);
+        const double l8 = makeComponent(acc8, kPhases8, false, kTaps8, kernel8, true, kKernel8);
+        const double l4 = makeComponent(ebu4, kPhases4, false, kTaps4, kernel4, false, kKernel4);
         // Wideband8x: cut-off above fs/2, so phase 8 (t = tau + 1) is not the sample: all 8.
-        const double lb = makeComponent(band8, kPhases8, 1, kPhases8, kTapsBand, kernelBand, true, kKernel8);
+        const double lb = makeComponent(band8, kPhases8, true, kTapsBand, kernelBand, true, kKernel8);
+        assert((acc8.coef.size() == kMirrorCoefs<kTaps8, kPairs8, false>));
+        assert((ebu4.coef.size() == kMirrorCoefs<kTaps4, kPairs4, false>));
+        assert((band8.coef.size() == kMirrorCoefs<kTapsBand, kPairs8, true>));
         if (acc8.used)
             lOne = std::max(lOne, l8);
         if (ebu4.used)
@@ -235,6 +475,17 @@ struct TruePeakDetector::Impl {
         if (band8.used)
             lOne = std::max(lOne, lb);
         lOneMax = static_cast<float>(lOne * kBoundSlack);
+
+        acc8.kernel = portableKernel<kTaps8, kPairs8, false, kKernel8>;
+        ebu4.kernel = portableKernel<kTaps4, kPairs4, false, kKernel4>;
+        band8.kernel = portableKernel<kTapsBand, kPairs8, true, kKernel8>;
+#ifdef QUACK_TRUE_PEAK_AVX2
+        if (cpuHasAvx2Fma()) {
+            acc8.kernel = avx2Kernel<kTaps8, kPairs8, false>;
+            ebu4.kernel = avx2Kernel<kTaps4, kPairs4, false>;
+            band8.kernel = avx2Kernel<kTapsBand, kPairs8, true>;
+        }
+#endif
         hist.assign(static_cast<size_t>(windowFrames - 1 + kChunkFrames + kKernelFrames), 0.0f);
         reset();
     }
@@ -243,67 +494,133 @@ struct TruePeakDetector::Impl {
         std::fill(hist.begin(), hist.end(), 0.0f);
         framesSeen = 0;
         groupMax = 0.0f;
-        prevGroups.fill(0.0f);
-        prevMax = 0.0f;
+        ring.fill(0.0f);
+    }
+
+    /// Exact values of the kKernelFrames frames from chunk frame f into e (may run past the
+    /// chunk's end: the history has padding).
+    void exactStep(FrameCount f, float* e) const {
+        const float* h = hist.data() + f;
+        for (int l = 0; l < kKernelFrames; ++l)
+            e[l] = std::abs(h[samplePos + l]);
+        for (const Component* c : {&acc8, &ebu4, &band8})
+            if (c->used)
+                c->kernel(h + c->offset, c->coef.data(), c->bcast.data(), e);
+    }
+
+    /// Keeps groupMax and the ring up to date over n input frames without computing bounds
+    /// (the exact-everywhere mode). Only the last kRingGroups whole groups can still be read.
+    void trackGroups(const float* in, FrameCount n) {
+        FrameCount f = 0;
+        const auto inGroup = static_cast<int>(framesSeen & (kGroupFrames - 1));
+        if (inGroup != 0) {
+            const FrameCount end = std::min<FrameCount>(n, kGroupFrames - inGroup);
+            float gm = groupMax;
+            for (; f < end; ++f)
+                gm = std::max(gm, std::abs(in[f]));
+            if (inGroup + end < kGroupFrames) {
+                groupMax = gm;
+                return;
+            }
+            ring[ringSlot(framesSeen / kGroupFrames)] = gm;
+            groupMax = 0.0f;
+        }
+        const FrameCount whole = (n - f) / kGroupFrames;
+        f += std::max<FrameCount>(0, whole - kRingGroups) * kGroupFrames;
+        for (; f + kGroupFrames <= n; f += kGroupFrames) {
+            float gm = 0.0f;
+            for (int l = 0; l < kGroupFrames; ++l)
+                gm = std::max(gm, std::abs(in[f + l]));
+            ring[ringSlot((framesSeen + f) / kGroupFrames)] = gm;
+        }
+        float gm = 0.0f;
+        for (; f < n; ++f)
+            gm = std::max(gm, std::abs(in[f]));
+        groupMax = gm;
+    }
+
+    /// Writes the bound of each frame to peakOut (one group segment at a time: the window
+    /// maximum of the previous groups changes only when a group starts) and flags the kernel
+    /// steps holding a frame whose bound exceeds exactAbove. The bound grows within a group,
+    /// so a segment needs exact values iff its last frame does.
+    bool boundPass(const float* in, float* peakOut, FrameCount n, float exactAbove,
+                   unsigned char* needExact) {
+        bool anyExact = false;
+        const float l1 = lOneMax;
+        for (FrameCount f = 0; f < n;) {
+            const FrameCount pos = framesSeen + f;
+            const auto inGroup = static_cast<int>(pos & (kGroupFrames - 1));
+            const FrameCount group = pos / kGroupFrames;
+            // Groups before the stream's start (group - g < 0, masked into slots not yet
+            // written since reset) read 0, as they should.
+            float pm = 0.0f;
+            for (int g = 1; g <= groupsBack; ++g)
+                pm = std::max(pm, ring[ringSlot(group - g)]);
+            const FrameCount segStart = f;
+            const FrameCount end = std::min(n, f + (kGroupFrames - inGroup));
+            float gm = groupMax;
+            if (end - f == kGroupFrames) {
+                // A whole aligned group: fixed trip count, unrolled.
+                for (int l = 0; l < kGroupFrames; ++l) {
+                    gm = std::max(gm, std::abs(in[f + l]));
+                    peakOut[f + l] = std::max(gm, pm) * l1;
+                }
+                f += kGroupFrames;
+            } else {
+                for (; f < end; ++f) {
+                    gm = std::max(gm, std::abs(in[f]));
+                    peakOut[f] = std::max(gm, pm) * l1;
+                }
+            }
+            if (inGroup + (end - segStart) == kGroupFrames) {
+                ring[ringSlot(group)] = gm;
+                groupMax = 0.0f;
+            } else {
+                groupMax = gm;
+            }
+            if (!(peakOut[end - 1] <= exactAbove)) {
+                anyExact = true;
+                // The segment lies within one or two kernel steps: flag both.
+                needExact[static_cast<size_t>((end - 1) / kKernelFrames)] = 1;
+                needExact[static_cast<size_t>(segStart / kKernelFrames)] = 1;
+            }
+        }
+        return anyExact;
     }
 
     void processChunk(const float* in, float* peakOut, FrameCount n, float exactAbove) {
         const int w = windowFrames;
         float* h = hist.data();
         std::memcpy(h + (w - 1), in, static_cast<size_t>(n) * sizeof(float));
+        // Read the inputs from the copy from now on: peakOut may alias in.
+        const float* x = h + (w - 1);
 
-        // Cheap bound per frame; flags where the exact value is needed.
-        bool anyExact = false;
-        for (FrameCount f = 0; f < n; ++f) {
-            const FrameCount pos = framesSeen + f;
-            if (pos % kGroupFrames == 0) {
-                // A new group starts: retire the finished one into the ring.
-                if (pos > 0) {
-                    const auto slot = static_cast<size_t>((pos / kGroupFrames - 1) % 8);
-                    prevGroups[slot] = groupMax;
-                }
-                groupMax = 0.0f;
-                float m = 0.0f;
-                for (int g = 1; g <= groupsBack; ++g) {
-                    const FrameCount idx = pos / kGroupFrames - g;
-                    if (idx >= 0)
-                        m = std::max(m, prevGroups[static_cast<size_t>(idx % 8)]);
-                }
-                prevMax = m;
-            }
-            groupMax = std::max(groupMax, std::abs(in[f]));
-            const float b = std::max(groupMax, prevMax) * lOneMax;
-            bound[static_cast<size_t>(f)] = b;
-            anyExact |= !(b <= exactAbove);
-        }
-
-        if (anyExact) {
+        if (!(exactAbove > 0.0f)) {
+            // Exact everywhere: no bound can be <= exactAbove except 0, where the exact value is
+            // 0 too. Full steps write straight to the output.
             for (FrameCount f = 0; f < n; f += kKernelFrames) {
-                bool need = false;
-                for (FrameCount l = f; l < std::min(n, f + kKernelFrames); ++l)
-                    need |= !(bound[static_cast<size_t>(l)] <= exactAbove);
-                if (!need)
-                    continue;
-                float* e = exact.data() + f;
-                for (int l = 0; l < kKernelFrames; ++l)
-                    e[l] = std::abs(h[f + samplePos + l]);
-                if (acc8.used)
-                    for (int l = 0; l < kKernelFrames; l += kKernel8)
-                        exactKernel<kTaps8, kPhases8 - 1, kKernel8>(h + f + acc8.offset + l,
-                                                                    acc8.bcast.data(), e + l);
-                if (ebu4.used)
-                    for (int l = 0; l < kKernelFrames; l += kKernel4)
-                        exactKernel<kTaps4, kPhases4 - 1, kKernel4>(h + f + ebu4.offset + l,
-                                                                    ebu4.bcast.data(), e + l);
-                if (band8.used)
-                    for (int l = 0; l < kKernelFrames; l += kKernel8)
-                        exactKernel<kTapsBand, kPhases8, kKernel8>(h + f + band8.offset + l,
-                                                                   band8.bcast.data(), e + l);
+                if (f + kKernelFrames <= n) {
+                    exactStep(f, peakOut + f);
+                } else {
+                    exactStep(f, exact.data());
+                    std::memcpy(peakOut + f, exact.data(), static_cast<size_t>(n - f) * sizeof(float));
+                }
             }
-        }
-        for (FrameCount f = 0; f < n; ++f) {
-            const float b = bound[static_cast<size_t>(f)];
-            peakOut[f] = b <= exactAbove ? b : exact[static_cast<size_t>(f)];
+            trackGroups(x, n);
+        } else {
+            std::array<unsigned char, kChunkFrames / kKernelFrames> needExact{};
+            if (boundPass(x, peakOut, n, exactAbove, needExact.data())) {
+                for (FrameCount f = 0; f < n; f += kKernelFrames) {
+                    if (needExact[static_cast<size_t>(f / kKernelFrames)] == 0)
+                        continue;
+                    exactStep(f, exact.data());
+                    const FrameCount m = std::min<FrameCount>(kKernelFrames, n - f);
+                    for (FrameCount l = 0; l < m; ++l) {
+                        const float b = peakOut[f + l];
+                        peakOut[f + l] = b <= exactAbove ? b : exact[static_cast<size_t>(l)];
+                    }
+                }
+            }
         }
 
         std::memmove(h, h + n, static_cast<size_t>(w - 1) * sizeof(float));

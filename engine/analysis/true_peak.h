@@ -24,6 +24,9 @@ enum class TruePeakDesign {
 };
 
 /// One channel. prepare() allocates; process() is real-time safe (no allocation, lock or I/O).
+/// On x86-64 CPUs with AVX2 and FMA, prepare() selects fused multiply-add kernels: the values
+/// are then the same for every block size on that machine, but may differ in the last bits
+/// from the portable kernels used elsewhere.
 class TruePeakDetector {
   public:
     TruePeakDetector();
@@ -38,7 +41,8 @@ class TruePeakDetector {
     /// interval (i - latency - 1, i - latency] (in input frames) and >= |x[i - latency]|, i.e.
     /// peak values lag the input by latencyFrames(). Frames whose cheap upper bound is
     /// <= exactAbove may report that bound instead of the exact value (still an upper bound);
-    /// pass 0 to get exact values everywhere. Linear amplitude, not dB.
+    /// pass 0 (or less) to get exact values everywhere, which also skips computing the bounds
+    /// (the cheapest mode). exactAbove may change from call to call. Linear amplitude, not dB.
     void process(const float* in, float* peakOut, FrameCount numFrames, float exactAbove = 0.0f);
 
     /// Delay, in input frames, between a sample entering and its peak being reported:
