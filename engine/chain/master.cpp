@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 namespace quack {
@@ -379,33 +380,64 @@ struct RenderResult {
     LimiterStats limiterStats;
 };
 
+/// What every written file is held to: the full analysis (its true peak from the accurate 8x
+/// meter) and a libebur128-style 4x reading, whichever is higher.
+class OutputMeter {
+  public:
+    OutputMeter(double sampleRate, ChannelCount channels)
+        : analyzer_(sampleRate, channels), channels_(channels), scratch_(static_cast<size_t>(kBlockFrames)) {
+        for (ChannelCount c = 0; c < channels; ++c)
+            ebu_[static_cast<size_t>(c)].prepare(sampleRate, TruePeakDesign::Ebur128Style4x);
+    }
+    /// Blocks of at most kBlockFrames.
+    void process(ConstAudioView block) {
+        analyzer_.process(block);
+        for (ChannelCount c = 0; c < channels_; ++c)
+            track(ebu_[static_cast<size_t>(c)], block.channel(c), block.numFrames);
+    }
+    /// The analysis and the strictest true peak (dBTP), after flushing the 4x detectors' tail.
+    std::pair<Analysis, double> finish() {
+        const std::vector<float> zeros(static_cast<size_t>(kBlockFrames), 0.0f);
+        for (ChannelCount c = 0; c < channels_; ++c)
+            for (FrameCount left = ebu_[static_cast<size_t>(c)].latencyFrames(); left > 0;) {
+                const FrameCount n = std::min(left, kBlockFrames);
+                track(ebu_[static_cast<size_t>(c)], zeros.data(), n);
+                left -= n;
+            }
+        Analysis a = analyzer_.finish();
+        const double strict = std::max(a.truePeakDbtp, linToDb(peak_));
+        return {std::move(a), strict};
+    }
+
+  private:
+    void track(TruePeakDetector& d, const float* x, FrameCount n) {
+        d.process(x, scratch_.data(), n, 0.0f);
+        peak_ = std::max(peak_, *std::max_element(scratch_.begin(), scratch_.begin() + n));
+    }
+    Analyzer analyzer_;
+    ChannelCount channels_;
+    std::array<TruePeakDetector, kMaxChannels> ebu_;
+    std::vector<float> scratch_;
+    float peak_ = 0.0f;
+};
+
 /// Measures a written lossy file as a listener's decoder will see it.
 Result<std::pair<Analysis, double>> measureFile(const std::string& path) {
     auto src = openAudioFile(path);
     if (!src)
         return src.error();
     AudioSource& s = **src;
-    Analyzer analyzer(s.info().sampleRate, s.info().channels);
-    std::array<TruePeakDetector, kMaxChannels> ebu;
-    for (ChannelCount c = 0; c < s.info().channels; ++c)
-        ebu[static_cast<size_t>(c)].prepare(s.info().sampleRate, TruePeakDesign::Ebur128Style4x);
+    OutputMeter meter(s.info().sampleRate, s.info().channels);
     AudioBuffer buf(s.info().channels, kBlockFrames);
-    std::vector<float> pk(static_cast<size_t>(kBlockFrames));
-    float strict = 0.0f;
     for (;;) {
         auto n = s.read(buf.view());
         if (!n)
             return n.error();
         if (*n == 0)
             break;
-        analyzer.process(buf.view(*n));
-        for (ChannelCount c = 0; c < s.info().channels; ++c) {
-            ebu[static_cast<size_t>(c)].process(buf.channel(c), pk.data(), *n, strict);
-            strict = std::max(strict, *std::max_element(pk.begin(), pk.begin() + *n));
-        }
+        meter.process(buf.view(*n));
     }
-    Analysis a = analyzer.finish();
-    return std::make_pair(a, std::max(a.truePeakDbtp, linToDb(strict)));
+    return meter.finish();
 }
 
 Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, const ChainParams& params,
@@ -423,10 +455,7 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, const
     Ditherer dither;
     if (bits > 0)
         dither.prepare(bits, nch, seed);
-    Analyzer analyzer(fs, nch);
-    std::array<TruePeakDetector, kMaxChannels> ebu;
-    for (ChannelCount c = 0; c < nch; ++c)
-        ebu[static_cast<size_t>(c)].prepare(fs, TruePeakDesign::Ebur128Style4x);
+    OutputMeter meter(fs, nch);
     auto writer = createAudioWriter(tempPath, wopt);
     if (!writer)
         return writer.error();
@@ -436,8 +465,6 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, const
     if (auto s = spools.peaks.rewind(); !s)
         return s.error();
     AudioBuffer buf(nch, kBlockFrames);
-    std::vector<float> pk(static_cast<size_t>(kBlockFrames));
-    float strict = 0.0f;
     FrameCount read = 0, written = 0, toDrop = delay;
     const FrameCount total = spools.frames;
     (void)params;
@@ -475,32 +502,16 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, const
         AudioView out = block.subView(skip, keep);
         if (bits > 0)
             dither.process(out);
-        analyzer.process(out);
-        for (ChannelCount c = 0; c < nch; ++c) {
-            ebu[static_cast<size_t>(c)].process(out.channel(c), pk.data(), keep, 0.0f);
-            strict = std::max(strict, *std::max_element(pk.begin(), pk.begin() + keep));
-        }
+        meter.process(out);
         if (auto s = (*writer)->write(out); !s)
             return s.error();
         written += keep;
         report(progress, "render", from + (to - from) * static_cast<double>(written) / static_cast<double>(std::max<FrameCount>(1, total)));
     }
-    // Flush the Ebur128-style detectors' tail (their latency) with silence.
-    AudioBuffer zeros(nch, kBlockFrames);
-    for (ChannelCount c = 0; c < nch; ++c) {
-        FrameCount left = ebu[static_cast<size_t>(c)].latencyFrames();
-        while (left > 0) {
-            const FrameCount n = std::min(left, kBlockFrames);
-            ebu[static_cast<size_t>(c)].process(zeros.channel(c), pk.data(), n, 0.0f);
-            strict = std::max(strict, *std::max_element(pk.begin(), pk.begin() + n));
-            left -= n;
-        }
-    }
     if (auto s = (*writer)->close(); !s)
         return s.error();
     RenderResult result;
-    result.after = analyzer.finish();
-    result.strictTruePeakDbtp = std::max(result.after.truePeakDbtp, linToDb(strict));
+    std::tie(result.after, result.strictTruePeakDbtp) = meter.finish();
     result.limiterStats = limiter.stats();
     if (outputFormatInfo(wopt.format).lossy) {
         // The promise is about what listeners decode: measure the encoded file itself.
