@@ -5,6 +5,7 @@
 #include "engine/analysis/analyzer.h"
 #include "engine/analysis/loudness.h"
 #include "engine/analysis/true_peak.h"
+#include "engine/io/dither.h"
 
 #include <benchmark/benchmark.h>
 #include <sndfile.h>
@@ -159,6 +160,77 @@ void BM_TruePeakAccurate8xWithHint(benchmark::State& state) {
     setCounters(state, b, kFs);
 }
 
+/// ns per stereo frame for a frame-rate benchmark.
+void setFrameCounters(benchmark::State& state, FrameCount frames) {
+    setCounters(state, syntheticTrack(), kFs);
+    state.counters["ns_per_frame"] = benchmark::Counter(
+        static_cast<double>(frames) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+/// The master pass's per-frame K-weighted power, the old way: KWeighting::processSample per
+/// channel and sample (the baseline for BM_KWeightedPower).
+void BM_KWeightingProcessSample(benchmark::State& state) {
+    const AudioBuffer& b = syntheticTrack();
+    std::vector<float> power(static_cast<size_t>(kBlock));
+    for (auto _ : state) {
+        KWeighting kw[2];
+        for (auto& k : kw)
+            k.prepare(kFs);
+        for (FrameCount i = 0; i < b.numFrames(); i += kBlock) {
+            const FrameCount n = std::min(kBlock, b.numFrames() - i);
+            for (FrameCount j = 0; j < n; ++j) {
+                double z = 0.0;
+                for (int c = 0; c < 2; ++c) {
+                    const double y = kw[c].processSample(static_cast<double>(b.channel(c)[i + j]));
+                    z += y * y;
+                }
+                power[static_cast<size_t>(j)] = static_cast<float>(z);
+            }
+            benchmark::DoNotOptimize(power.data());
+        }
+    }
+    setFrameCounters(state, b.numFrames());
+}
+
+#ifndef QUACK_BENCH_BASELINE
+void BM_KWeightedPower(benchmark::State& state) {
+    const AudioBuffer& b = syntheticTrack();
+    std::vector<float> power(static_cast<size_t>(kBlock));
+    for (auto _ : state) {
+        KWeightedPower kw;
+        kw.prepare(kFs, 2);
+        const ConstAudioView v = b.view();
+        for (FrameCount i = 0; i < v.numFrames; i += kBlock) {
+            kw.process(v.subView(i, std::min(kBlock, v.numFrames - i)), power.data());
+            benchmark::DoNotOptimize(power.data());
+        }
+    }
+    setFrameCounters(state, b.numFrames());
+}
+BENCHMARK(BM_KWeightedPower)->Unit(benchmark::kMillisecond);
+#endif
+
+/// 24-bit TPDF dither of the stereo track (blocks copied to a scratch buffer first; the copy,
+/// ~0.1 ns per frame, is included).
+void BM_Dither24(benchmark::State& state) {
+    const AudioBuffer& b = syntheticTrack();
+    AudioBuffer scratch(2, kBlock);
+    for (auto _ : state) {
+        Ditherer d;
+        d.prepare(24, 2, 0x5EED);
+        for (FrameCount i = 0; i < b.numFrames(); i += kBlock) {
+            const FrameCount n = std::min(kBlock, b.numFrames() - i);
+            for (int c = 0; c < 2; ++c)
+                std::copy_n(b.channel(c) + i, n, scratch.channel(c));
+            d.process(scratch.view(n));
+            benchmark::DoNotOptimize(scratch.channel(0));
+        }
+    }
+    setFrameCounters(state, b.numFrames());
+}
+
+BENCHMARK(BM_KWeightingProcessSample)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Dither24)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AnalyzerFull)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AnalyzerNoSpectrum)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AnalyzerFullCorpusTrack)->Unit(benchmark::kMillisecond);

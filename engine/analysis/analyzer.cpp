@@ -336,16 +336,22 @@ struct Analyzer::Impl {
         // Vector reductions in a fixed order over a chunk at a fixed absolute position: results do
         // not depend on the caller's block size.
         float chunkPeak = 0.0f;
-        for (ChannelCount c = 0; c < channels; ++c) {
-            const auto ci = static_cast<size_t>(c);
-            const detail::ChannelSums cs = detail::channelSums(raw[ci], n);
-            st.sum[ci] += cs.sum;
-            st.sumSq[ci] += cs.sumSq;
-            chunkPeak = std::max(chunkPeak, cs.peak);
+        if (channels == 2) {
+            // One pass for both channels' sums, their cross sum and (for the spectrum) mid/side.
+            const detail::StereoSums ss = detail::stereoSums(raw[0], raw[1], n, w != nullptr ? mid : nullptr, side);
+            st.sum[0] += ss.l.sum;
+            st.sumSq[0] += ss.l.sumSq;
+            st.sum[1] += ss.r.sum;
+            st.sumSq[1] += ss.r.sumSq;
+            st.sumLr += ss.lr;
+            chunkPeak = std::max(ss.l.peak, ss.r.peak);
+        } else {
+            const detail::ChannelSums cs = detail::channelSums(raw[0], n);
+            st.sum[0] += cs.sum;
+            st.sumSq[0] += cs.sumSq;
+            chunkPeak = cs.peak;
         }
         st.samplePeak = std::max(st.samplePeak, chunkPeak);
-        if (channels == 2)
-            st.sumLr += detail::crossSum(raw[0], raw[1], n);
 
         // Clipping runs: only scanned sample by sample when the chunk reaches the threshold or a
         // run is open (a run may continue across chunk boundaries).
@@ -385,11 +391,7 @@ struct Analyzer::Impl {
         if (w != nullptr) {
             const auto h = static_cast<size_t>(hop);
             if (channels == 2) {
-                // mid = (L+R)/2, side = (L-R)/2.
-                for (size_t i = 0; i < len; ++i) {
-                    mid[i] = 0.5f * (raw[0][i] + raw[1][i]);
-                    side[i] = 0.5f * (raw[0][i] - raw[1][i]);
-                }
+                // mid = (L+R)/2, side = (L-R)/2 were written by stereoSums above.
                 std::fill(side + len, side + h, 0.0f);
             } else {
                 std::copy(raw[0], raw[0] + len, mid);

@@ -66,87 +66,67 @@ double windowEnergy(std::span<const double> hops, size_t first, size_t count) {
     return windowSum(hops, first, count) / static_cast<double>(count);
 }
 
-/// Per-channel DF-I state of the two cascaded K-weighting sections. DF-I (not TDF-II) because its
-/// feedback path is one multiply-add per sample: half the loop-carried latency.
-struct KState {
-    double x1 = 0, x2 = 0; ///< input history
-    double u1 = 0, u2 = 0; ///< shelf output history
-    double y1 = 0, y2 = 0; ///< high-pass output history
-};
-
-/// K-weights `n` frames of C channels and adds each channel's sum of squares to acc[c].
-/// Compile-time C keeps the per-frame channel loop unrolled; channels are independent chains so
-/// the out-of-order core overlaps them.
-template <int C>
-void kWeightSumSquares(const float* const* in, FrameCount n, const KWeighting::Coeffs& k,
-                       KState* state, double* acc) {
-    const double sb0 = k.shelf.b0, sb1 = k.shelf.b1, sb2 = k.shelf.b2;
-    const double sa1 = k.shelf.a1, sa2 = k.shelf.a2;
-    const double ha1 = k.highPass.a1, ha2 = k.highPass.a2;
-    KState s[C];
-    double a[C];
-    const float* src[C];
-    for (int c = 0; c < C; ++c) {
-        s[c] = state[c];
-        a[c] = acc[c];
-        src[c] = in[c];
-    }
-    for (FrameCount i = 0; i < n; ++i) {
-        for (int c = 0; c < C; ++c) {
-            const double x = static_cast<double>(src[c][i]);
-            // Shelf: u = b0 x + b1 x1 + b2 x2 - a1 u1 - a2 u2 (feed-forward part first).
-            const double u = (sb0 * x + sb1 * s[c].x1) + (sb2 * s[c].x2 - sa2 * s[c].u2) - sa1 * s[c].u1;
-            // High-pass with numerator [1, -2, 1] (BS.1770-4 Table 2); the rate-dependent
-            // numerator gain is applied to the hop energy instead (Impl::outputEnergyGain).
-            const double y = ((u + s[c].u2) - 2.0 * s[c].u1 - ha2 * s[c].y2) - ha1 * s[c].y1;
-            s[c].x2 = s[c].x1;
-            s[c].x1 = x;
-            s[c].u2 = s[c].u1;
-            s[c].u1 = u;
-            s[c].y2 = s[c].y1;
-            s[c].y1 = y;
-            a[c] += y * y;
-        }
-    }
-    for (int c = 0; c < C; ++c) {
-        state[c] = s[c];
-        acc[c] = a[c];
-    }
-}
-
-/// Stereo specialisation: L and R as the two lanes of one SSE2 register (GCC vector extension),
-/// so each multiply/add serves both channels. Lane-wise IEEE operations in the same order as the
-/// scalar template, so a channel's result does not depend on which path ran it.
+/// Lane type of the K-weighting kernel: one channel in a double, or L and R in the two lanes of
+/// one SSE2 / wasm simd128 register (GCC vector extension). Lane-wise IEEE operations in the same
+/// order for both, so a channel's result does not depend on which path ran it.
 using Double2 = double __attribute__((vector_size(16)));
 
-template <>
-void kWeightSumSquares<2>(const float* const* in, FrameCount n, const KWeighting::Coeffs& k, KState* state,
-                          double* acc) {
-    const Double2 sb0 = {k.shelf.b0, k.shelf.b0}, sb1 = {k.shelf.b1, k.shelf.b1}, sb2 = {k.shelf.b2, k.shelf.b2};
-    const Double2 sa1 = {k.shelf.a1, k.shelf.a1}, sa2 = {k.shelf.a2, k.shelf.a2};
-    const Double2 ha1 = {k.highPass.a1, k.highPass.a1}, ha2 = {k.highPass.a2, k.highPass.a2};
-    const Double2 two = {2.0, 2.0};
-    Double2 x1 = {state[0].x1, state[1].x1}, x2 = {state[0].x2, state[1].x2};
-    Double2 u1 = {state[0].u1, state[1].u1}, u2 = {state[0].u2, state[1].u2};
-    Double2 y1 = {state[0].y1, state[1].y1}, y2 = {state[0].y2, state[1].y2};
-    Double2 a = {acc[0], acc[1]};
-    const float* l = in[0];
-    const float* r = in[1];
+inline double loadFrame(const float* const* in, FrameCount i, double) { return static_cast<double>(in[0][i]); }
+inline Double2 loadFrame(const float* const* in, FrameCount i, Double2) {
+    return Double2{static_cast<double>(in[0][i]), static_cast<double>(in[1][i])};
+}
+inline double laneSum(double v) { return v; }
+inline double laneSum(Double2 v) { return v[0] + v[1]; }
+
+/// What the kernel does with each frame's squared outputs y^2 (one per lane, times g^2).
+enum class Sink { PowerFloat, PowerDouble, Accumulate };
+
+/// K-weights `n` frames with DF-I sections (DF-I, not TDF-II: its feedback path is one
+/// multiply-add per sample, half the loop-carried latency). Shelf: u = b0 x + b1 x1 + b2 x2 -
+/// a1 u1 - a2 u2; high-pass with numerator [1, -2, 1] (BS.1770-4 Table 2), its numerator gain g
+/// applied to the power as g^2 (two multiplies fewer per sample on the critical path).
+template <class V, Sink S, class Out>
+void kWeight(const float* const* in, FrameCount n, const KWeighting::Coeffs& k, double g2, double* st, Out* out,
+             double* acc) {
+    const V zero{};
+    const V sb0 = zero + k.shelf.b0, sb1 = zero + k.shelf.b1, sb2 = zero + k.shelf.b2;
+    const V sa1 = zero + k.shelf.a1, sa2 = zero + k.shelf.a2;
+    const V ha1 = zero + k.highPass.a1, ha2 = zero + k.highPass.a2;
+    const V two = zero + 2.0, gain = zero + g2;
+    constexpr int kLanes = sizeof(V) / sizeof(double);
+    // st: [x1, x2, u1, u2, y1, y2] per lane, lane-major (KWeightedPower::State).
+    auto get = [&](int field) {
+        V v;
+        for (int c = 0; c < kLanes; ++c)
+            reinterpret_cast<double*>(&v)[c] = st[6 * c + field];
+        return v;
+    };
+    V x1 = get(0), x2 = get(1), u1 = get(2), u2 = get(3), y1 = get(4), y2 = get(5);
+    V a = zero;
+    if constexpr (S == Sink::Accumulate)
+        for (int c = 0; c < kLanes; ++c)
+            reinterpret_cast<double*>(&a)[c] = acc[c];
     for (FrameCount i = 0; i < n; ++i) {
-        const Double2 x = {static_cast<double>(l[i]), static_cast<double>(r[i])};
-        const Double2 u = (sb0 * x + sb1 * x1) + (sb2 * x2 - sa2 * u2) - sa1 * u1;
-        const Double2 y = ((u + u2) - two * u1 - ha2 * y2) - ha1 * y1;
+        const V x = loadFrame(in, i, zero);
+        const V u = (sb0 * x + sb1 * x1) + (sb2 * x2 - sa2 * u2) - sa1 * u1;
+        const V y = ((u + u2) - two * u1 - ha2 * y2) - ha1 * y1;
         x2 = x1;
         x1 = x;
         u2 = u1;
         u1 = u;
         y2 = y1;
         y1 = y;
-        a += y * y;
+        if constexpr (S == Sink::Accumulate)
+            a += gain * (y * y);
+        else
+            out[i] = static_cast<Out>(g2 * laneSum(y * y));
     }
-    for (int c = 0; c < 2; ++c) {
-        state[c] = {x1[c], x2[c], u1[c], u2[c], y1[c], y2[c]};
-        acc[c] = a[c];
+    const V fields[6] = {x1, x2, u1, u2, y1, y2};
+    for (int c = 0; c < kLanes; ++c) {
+        for (int f = 0; f < 6; ++f)
+            st[6 * c + f] = reinterpret_cast<const double*>(&fields[f])[c];
+        if constexpr (S == Sink::Accumulate)
+            acc[c] = reinterpret_cast<const double*>(&a)[c];
     }
 }
 
@@ -206,6 +186,46 @@ double KWeighting::processSample(double x) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// KWeightedPower
+
+void KWeightedPower::prepare(double sampleRate, ChannelCount channels) {
+    assert(channels == 1 || channels == 2);
+    coeffs_ = KWeighting::coefficients(sampleRate);
+    powerGain_ = coeffs_.highPass.b0 * coeffs_.highPass.b0;
+    channels_ = channels;
+    reset();
+}
+
+void KWeightedPower::reset() {
+    std::fill(std::begin(state_), std::end(state_), 0.0);
+}
+
+namespace {
+template <Sink S, class Out>
+void runKWeight(ConstAudioView block, ChannelCount channels, const KWeighting::Coeffs& k, double g2, double* st,
+                Out* out, double* acc) {
+    assert(block.numChannels == channels);
+    static_assert(kMaxChannels == 2, "kernel lanes are mono or stereo");
+    const float* const* in = block.data.data();
+    if (channels == 2)
+        kWeight<Double2, S>(in, block.numFrames, k, g2, st, out, acc);
+    else
+        kWeight<double, S>(in, block.numFrames, k, g2, st, out, acc);
+}
+} // namespace
+
+void KWeightedPower::process(ConstAudioView block, float* powerOut) {
+    runKWeight<Sink::PowerFloat>(block, channels_, coeffs_, powerGain_, state_, powerOut, nullptr);
+}
+void KWeightedPower::process(ConstAudioView block, double* powerOut) {
+    runKWeight<Sink::PowerDouble>(block, channels_, coeffs_, powerGain_, state_, powerOut, nullptr);
+}
+void KWeightedPower::accumulate(ConstAudioView block, double* sumSquares) {
+    runKWeight<Sink::Accumulate, double>(block, channels_, coeffs_, powerGain_, state_, nullptr,
+                                         sumSquares);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Gating
 
 double gatedIntegratedLoudness(std::span<const double> hopEnergies) {
@@ -250,12 +270,7 @@ struct LoudnessMeter::Impl {
     double sampleRate;
     ChannelCount channels;
     FrameCount hopFrames;
-    KWeighting::Coeffs coeffs;
-    /// The inner loop runs the high-pass with numerator [1, -2, 1] (two multiplies fewer per
-    /// sample) and applies the numerator gain g here, to the energy, as g^2.
-    double outputEnergyGain;
-
-    std::array<KState, kMaxChannels> state{};
+    KWeightedPower kWeighting;
     std::array<double, kMaxChannels> hopSumSquares{}; ///< running sum of y^2 in the current hop
     FrameCount framesInHop = 0;
     FrameCount framesProcessed = 0;
@@ -265,14 +280,14 @@ struct LoudnessMeter::Impl {
     double maxShortTermEnergy = 0.0;
 
     Impl(double fs, ChannelCount ch)
-        : sampleRate(fs), channels(ch), hopFrames(hopFramesFor(fs)), coeffs(KWeighting::coefficients(fs)),
-          outputEnergyGain(coeffs.highPass.b0 * coeffs.highPass.b0) {
+        : sampleRate(fs), channels(ch), hopFrames(hopFramesFor(fs)) {
+        kWeighting.prepare(fs, ch);
         // Ten minutes of history up front so typical tracks never reallocate in process().
         hops.reserve(6000);
     }
 
     void resetState() {
-        state = {};
+        kWeighting.reset();
         hopSumSquares = {};
         framesInHop = 0;
         framesProcessed = 0;
@@ -286,7 +301,6 @@ struct LoudnessMeter::Impl {
         double e = 0.0;
         for (ChannelCount c = 0; c < channels; ++c)
             e += hopSumSquares[static_cast<size_t>(c)] / static_cast<double>(hopFrames);
-        e *= outputEnergyGain;
         hops.push_back(e);
         hopSumSquares = {};
         framesInHop = 0;
@@ -305,20 +319,11 @@ struct LoudnessMeter::Impl {
     void process(const ConstAudioView& block) {
         assert(block.numChannels == channels);
         detail::ScopedFlushToZero ftz;
-        std::array<const float*, kMaxChannels> ptr{};
-        for (ChannelCount c = 0; c < channels; ++c)
-            ptr[static_cast<size_t>(c)] = block.channel(c);
         FrameCount done = 0;
         while (done < block.numFrames) {
             // Run exactly up to the next hop boundary (absolute multiples of hopFrames).
             const FrameCount n = std::min(block.numFrames - done, hopFrames - framesInHop);
-            if (channels == 2)
-                kWeightSumSquares<2>(ptr.data(), n, coeffs, state.data(), hopSumSquares.data());
-            else
-                kWeightSumSquares<1>(ptr.data(), n, coeffs, state.data(), hopSumSquares.data());
-            for (auto& p : ptr)
-                if (p != nullptr)
-                    p += n;
+            kWeighting.accumulate(block.subView(done, n), hopSumSquares.data());
             done += n;
             framesInHop += n;
             framesProcessed += n;

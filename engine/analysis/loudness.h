@@ -37,6 +37,40 @@ class KWeighting {
     State shelf_{}, highPass_{};
 };
 
+/// Per-frame K-weighted power of a mono or stereo signal: the BS.1770-4 z of one frame before
+/// averaging, sum over channels (weights G = 1.0) of the squared K-weighted sample. Double filter
+/// state, both channels in the two lanes of one 128-bit vector (SSE2 on x86, simd128 on wasm;
+/// lane-wise IEEE operations, no FMA at the baseline target, so a given build gives the same
+/// results on every machine). The filters of KWeighting in another structure (DF-I, the
+/// high-pass numerator gain g applied to the power as g^2): equal to KWeighting::processSample
+/// sums to rounding (tested to 1e-6 relative with the float output). Output is bit-identical for
+/// any block split. The LoudnessMeter runs on it.
+class KWeightedPower {
+  public:
+    /// May be called again to change rate or channel count; resets the state. channels: 1 or 2.
+    void prepare(double sampleRate, ChannelCount channels);
+    /// Clears the filter state (as after prepare).
+    void reset();
+    /// powerOut[i] (block.numFrames values, linear, full-scale sine -> ~0.5 per channel) =
+    /// sum over channels of (K-weighted sample i)^2. Real-time safe; powerOut may not alias block.
+    void process(ConstAudioView block, float* powerOut);
+    /// As above with double output (no rounding of the per-frame power).
+    void process(ConstAudioView block, double* powerOut);
+    /// Adds, per channel c, the sum over the block of (K-weighted sample)^2 to sumSquares[c]
+    /// (double; each channel's running sum is accumulated in frame order, so the total over a
+    /// run is the same for any block split when sumSquares is carried across calls).
+    void accumulate(ConstAudioView block, double* sumSquares);
+    ChannelCount channels() const { return channels_; }
+
+  private:
+    static constexpr int kStateFields = 6;
+    KWeighting::Coeffs coeffs_{};
+    double powerGain_ = 1.0; ///< g^2 of the high-pass numerator g [1, -2, 1]
+    ChannelCount channels_ = 0;
+    /// DF-I history per channel: x1, x2 (input), u1, u2 (shelf out), y1, y2 (high-pass out).
+    double state_[kStateFields * kMaxChannels]{};
+};
+
 /// Gated integrated loudness (BS.1770-4 s.2.8) from 100 ms hop energies: hopEnergies[k] is the
 /// channel-weighted sum of mean-square K-weighted samples over hop k; each 400 ms gating block is
 /// the mean of four consecutive hops. Returns kSilenceLufs when every block is gated out.

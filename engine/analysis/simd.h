@@ -106,4 +106,58 @@ inline double crossSum(const float* l, const float* r, FrameCount n) {
     return s;
 }
 
+/// channelSums of l and of r, crossSum(l, r) and, when mid != nullptr, mid[i] = (l+r)/2 and
+/// side[i] = (l-r)/2 (float), in one pass over memory. Each result has the accumulators, order
+/// and tail of the separate functions, so it is bit-identical to them.
+struct StereoSums {
+    ChannelSums l, r;
+    double lr = 0.0;
+};
+inline StereoSums stereoSums(const float* l, const float* r, FrameCount n, float* mid, float* side) {
+    Double2 ls0 = {}, ls1 = {}, lq0 = {}, lq1 = {}, rs0 = {}, rs1 = {}, rq0 = {}, rq1 = {}, x0 = {}, x1 = {};
+    Float4 lpk = {}, rpk = {};
+    const Float4 half = {0.5f, 0.5f, 0.5f, 0.5f};
+    FrameCount i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const Float4 a = load4(l + i), b = load4(r + i);
+        const Double2 a0 = lowToDouble(a), a1 = highToDouble(a), b0 = lowToDouble(b), b1 = highToDouble(b);
+        ls0 += a0;
+        ls1 += a1;
+        lq0 += a0 * a0;
+        lq1 += a1 * a1;
+        rs0 += b0;
+        rs1 += b1;
+        rq0 += b0 * b0;
+        rq1 += b1 * b1;
+        x0 += a0 * b0;
+        x1 += a1 * b1;
+        lpk = max4(lpk, abs4(a));
+        rpk = max4(rpk, abs4(b));
+        if (mid != nullptr) {
+            const Float4 m = half * (a + b), s = half * (a - b);
+            std::memcpy(mid + i, &m, sizeof m);
+            std::memcpy(side + i, &s, sizeof s);
+        }
+    }
+    StereoSums out{{hsum(ls0 + ls1), hsum(lq0 + lq1), hmax(lpk)}, {hsum(rs0 + rs1), hsum(rq0 + rq1), hmax(rpk)},
+                   hsum(x0 + x1)};
+    const auto addTail = [](ChannelSums& cs, float f) {
+        const auto v = static_cast<double>(f);
+        cs.sum += v;
+        cs.sumSq += v * v;
+        const float a = f < 0.0f ? -f : f;
+        cs.peak = a > cs.peak ? a : cs.peak;
+    };
+    for (; i < n; ++i) {
+        addTail(out.l, l[i]);
+        addTail(out.r, r[i]);
+        out.lr += static_cast<double>(l[i]) * static_cast<double>(r[i]);
+        if (mid != nullptr) {
+            mid[i] = 0.5f * (l[i] + r[i]);
+            side[i] = 0.5f * (l[i] - r[i]);
+        }
+    }
+    return out;
+}
+
 } // namespace quack::detail

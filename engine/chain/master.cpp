@@ -158,10 +158,11 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
         multiband.prepare(fs, nch, kBlockFrames, params.multiband);
 
     std::array<TruePeakDetector, kMaxChannels> detectors;
-    std::array<KWeighting, kMaxChannels> kw;
+    KWeightedPower kWeighted;
+    kWeighted.prepare(fs, nch);
+    std::vector<double> zBlock(static_cast<size_t>(kBlockFrames));
     for (ChannelCount c = 0; c < nch; ++c) {
         detectors[static_cast<size_t>(c)].prepare(fs, TruePeakDesign::Strict);
-        kw[static_cast<size_t>(c)].prepare(fs);
     }
     const FrameCount detectorLatency = detectors[0].latencyFrames();
     LimiterGainComputer probe;
@@ -222,12 +223,9 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
             eq.process(block);
         if (useMultiband)
             multiband.process(block);
+        kWeighted.process(block, zBlock.data());
         for (FrameCount i = 0; i < *n; ++i) {
-            double z = 0.0;
-            for (ChannelCount c = 0; c < nch; ++c) {
-                const double k = kw[static_cast<size_t>(c)].processSample(block.channel(c)[i]);
-                z += k * k;
-            }
+            const double z = zBlock[static_cast<size_t>(i)];
             power[static_cast<size_t>(i)] = static_cast<float>(z);
             hopSum += z;
             if (++hopFill == hop) {
@@ -679,9 +677,9 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
         }
         const auto tRender = Clock::now();
         proxyTime += tRender - tLoop;
-        const double from = 0.6 + 0.4 * render / kMaxRenders;
+        // Most masters need one render; a correction render runs the bar's last stretch again.
         auto r = renderPass(*spools, info, params, drive, limiterParams, wopt, temp.path, req.ditherSeed,
-                            progress, from, from + 0.4 / kMaxRenders);
+                            progress, 0.6, 0.99);
         if (!r)
             return r.error();
         last = std::move(r).value();

@@ -11,8 +11,10 @@ namespace quack {
 /// sequence depends only on the seed and the sample index, not on block sizes.
 ///
 /// Noise for sample n of channel c is noiseLsb(seed, c, n) = u1 + u2 with u1, u2 independent
-/// uniform on [-0.5, 0.5) LSB, both taken from one counter-based hash (splitmix64 of seed,
-/// channel and n): variance 2 * (1/12) = 1/6 LSB^2, range (-1, 1) LSB.
+/// uniform on 2^24 equally spaced points symmetric about 0 in (-0.5, 0.5) LSB, each the top 24
+/// bits of a counter-based 32-bit hash of (key, low 32 bits of n), the keys a splitmix64 hash of
+/// (seed, channel, high 32 bits of n): variance 2 * (1/12) = 1/6 LSB^2 (to 1e-14), range (-1, 1)
+/// LSB, mean exactly 0. Generated a block at a time with vector integer maths.
 ///
 /// Digital silence stays silence (auto-mute): an input sample that is exactly 0.0 is output as
 /// exactly 0.0, undithered (0 is on every grid, so its quantisation error is zero anyway). Every

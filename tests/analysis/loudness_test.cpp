@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace quack {
 namespace {
@@ -107,6 +108,91 @@ TEST(KWeighting, PerSampleFilterMatchesMeterHopEnergy) {
     ASSERT_EQ(energies.size(), mm.hopEnergies().size());
     for (size_t k = 0; k < energies.size(); ++k)
         EXPECT_NEAR(mm.hopEnergies()[k], energies[k], 1e-9 * energies[k]);
+}
+
+/// KWeightedPower output for `buf` fed in blocks of `blockFrames`.
+template <typename Out> std::vector<Out> kWeightedPower(const AudioBuffer& buf, double fs, FrameCount blockFrames) {
+    KWeightedPower kp;
+    kp.prepare(fs, buf.numChannels());
+    std::vector<Out> out(static_cast<size_t>(buf.numFrames()));
+    FrameCount pos = 0;
+    test::feedInBlocks(buf, blockFrames, [&](ConstAudioView v) {
+        kp.process(v, out.data() + pos);
+        pos += v.numFrames;
+    });
+    return out;
+}
+
+TEST(KWeightedPower, MatchesPerChannelKWeightingSums) {
+    // Same filters as KWeighting::processSample in another structure (DF-I, numerator gain applied
+    // to the power) and a float output: the float rounding (6e-8 relative) dominates; 1e-6
+    // relative leaves room for the operation-order difference. Frames where the power is tiny
+    // next to the signal's typical power would measure only cancellation in the filters, so the
+    // tolerance is relative to max(power, 1e-6 * mean power).
+    for (double fs : {44100.0, 48000.0, 96000.0}) {
+        for (ChannelCount channels : {1, 2}) {
+            AudioBuffer buf = test::musicLikeNoise(fs, 2.0, 11);
+            if (channels == 1) {
+                AudioBuffer mono(1, buf.numFrames());
+                std::copy_n(buf.channel(0), buf.numFrames(), mono.channel(0));
+                buf = std::move(mono);
+            }
+            const std::vector<float> p = kWeightedPower<float>(buf, fs, 4096);
+            const std::vector<double> pd = kWeightedPower<double>(buf, fs, 4096);
+            std::vector<KWeighting> kw(static_cast<size_t>(channels));
+            for (auto& k : kw)
+                k.prepare(fs);
+            std::vector<double> ref(static_cast<size_t>(buf.numFrames()));
+            double mean = 0.0;
+            for (FrameCount i = 0; i < buf.numFrames(); ++i) {
+                double z = 0.0;
+                for (ChannelCount c = 0; c < channels; ++c) {
+                    const double y = kw[static_cast<size_t>(c)].processSample(static_cast<double>(buf.channel(c)[i]));
+                    z += y * y;
+                }
+                ref[static_cast<size_t>(i)] = z;
+                mean += z / static_cast<double>(buf.numFrames());
+            }
+            for (size_t i = 0; i < ref.size(); ++i) {
+                const double tol = 1e-6 * std::max(ref[i], 1e-6 * mean);
+                ASSERT_NEAR(static_cast<double>(p[i]), ref[i], tol) << fs << " Hz, " << channels << " ch, frame " << i;
+                ASSERT_NEAR(pd[i], ref[i], tol) << fs << " Hz, " << channels << " ch, frame " << i;
+            }
+        }
+    }
+}
+
+TEST(KWeightedPower, IsBlockSizeInvariantAndResets) {
+    const double fs = 44100.0;
+    const AudioBuffer buf = test::musicLikeNoise(fs, 1.0, 3);
+    const std::vector<float> reference = kWeightedPower<float>(buf, fs, 4096);
+    for (FrameCount block : {FrameCount{1}, FrameCount{7}, FrameCount{64}, FrameCount{1000}}) {
+        const std::vector<float> p = kWeightedPower<float>(buf, fs, block);
+        EXPECT_EQ(p, reference) << "block " << block; // bit-identical, not just close
+    }
+    KWeightedPower kp;
+    kp.prepare(fs, 2);
+    std::vector<float> a(static_cast<size_t>(buf.numFrames())), b(a.size());
+    kp.process(buf.view(), a.data());
+    kp.reset();
+    kp.process(buf.view(), b.data());
+    EXPECT_EQ(a, b);
+}
+
+TEST(KWeightedPower, AccumulateMatchesSumOfPower) {
+    // accumulate() sums per channel in double; the double per-frame powers summed in order agree
+    // to rounding of ~1e5 additions (1e-12 relative is ~1e4 ulps of slack).
+    const double fs = 48000.0;
+    const AudioBuffer buf = test::musicLikeNoise(fs, 1.0, 5);
+    const std::vector<double> p = kWeightedPower<double>(buf, fs, 4096);
+    double total = 0.0;
+    for (double v : p)
+        total += v;
+    KWeightedPower kp;
+    kp.prepare(fs, 2);
+    double sums[2] = {0.0, 0.0};
+    test::feedInBlocks(buf, 777, [&](ConstAudioView v) { kp.accumulate(v, sums); });
+    EXPECT_NEAR(sums[0] + sums[1], total, 1e-12 * total);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -99,6 +100,49 @@ TEST(Dither, OutputIsOnTheGridAndClamped) {
             }
         EXPECT_EQ(static_cast<double>(y[1][0]), maxOut);
         EXPECT_EQ(y[1][1], -1.0f);
+    }
+}
+
+TEST(Dither, OutputIsTheCorrectlyRoundedGridValue) {
+    // y = clamp(floor(x 2^(bits-1) + d + 0.5), lo, hi) / 2^(bits-1) with the exact sum. For these
+    // inputs (|x| >= 2^-20 or 0, so x's last bit is >= 2^-43) x s + d is exact in double (at
+    // most 48 significant bits), so the double reference below is exact and must match bit for
+    // bit, including at 24 bits where a float sum would not be. Inputs include values a
+    // hair off half-LSB boundaries and exact grid values.
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> dist(-1.1f, 1.1f);
+    for (int bits : {2, 8, 16, 20, 24}) {
+        const double scale = std::ldexp(1.0, bits - 1);
+        std::vector<std::vector<float>> x(2, std::vector<float>(30011));
+        for (auto& ch : x)
+            for (size_t i = 0; i < ch.size(); ++i) {
+                float v = dist(rng);
+                if (i % 5 == 1) // near a half-LSB boundary
+                    v = static_cast<float>((std::round(static_cast<double>(v) * scale) + 0.5) / scale);
+                if (i % 5 == 2) // on the grid
+                    v = static_cast<float>(std::round(static_cast<double>(v) * scale) / scale);
+                if (i % 97 == 3)
+                    v = std::ldexp(v, -19); // small values
+                ch[i] = v;
+            }
+        const auto y = ditherInBlocks(x, bits, 333);
+        for (ChannelCount c = 0; c < 2; ++c)
+            for (size_t i = 0; i < x[0].size(); ++i) {
+                const auto xi = static_cast<double>(x[static_cast<size_t>(c)][i]);
+                const double d = Ditherer::noiseLsb(kSeed, c, i);
+                const double k = std::clamp(std::floor(xi * scale + d + 0.5), -scale, scale - 1.0);
+                const auto expected = xi == 0.0 ? 0.0f : static_cast<float>(k / scale);
+                ASSERT_EQ(y[static_cast<size_t>(c)][i], expected) << bits << " bits, ch " << c << ", i " << i;
+            }
+    }
+}
+
+TEST(Dither, NoiseIsOnTheTwoToTheMinus24Grid) {
+    // Each uniform has 24 bits: the noise is n 2^-24 with |n| <= 2^24 - 1, symmetric (mean 0).
+    for (std::uint64_t i = 0; i < 100000; ++i) {
+        const double units = Ditherer::noiseLsb(kSeed, 1, i * 7919 + (i << 33)) * 16777216.0;
+        ASSERT_EQ(units, std::round(units));
+        ASSERT_LE(std::abs(units), 16777215.0);
     }
 }
 
