@@ -44,6 +44,8 @@
 /// frames aligned to the absolute frame index (plus the current partial group), so the bound of
 /// a frame never depends on how the stream was cut into blocks. With exactAbove <= 0 no bound is
 /// computed at all; only the group maxima are kept up to date (for later calls that use one).
+/// On AVX2 CPUs each whole group's bounds come from one 8-lane in-register running max
+/// (boundPassAvx2); max is exact in any order, so the bounds are the same as the scalar pass's.
 #include "engine/analysis/true_peak.h"
 
 #include <algorithm>
@@ -364,6 +366,7 @@ struct TruePeakDetector::Impl {
     int samplePos = kHalf8;        ///< window position of x[tau + 1]
     int groupsBack = 5;            ///< whole previous groups the window may reach into
     float lOneMax = 1.0f;          ///< max over used phases of sum |c| (>= 1: the sample itself)
+    bool avx2Bound = false;        ///< boundPassAvx2 instead of boundPass (AVX2 CPUs)
 
     /// hist[0 .. windowFrames-1) holds the previous inputs, then the current chunk, then
     /// kKernelFrames of padding so the exact kernels may run past the chunk's end.
@@ -480,7 +483,9 @@ struct TruePeakDetector::Impl {
         ebu4.kernel = portableKernel<kTaps4, kPairs4, false, kKernel4>;
         band8.kernel = portableKernel<kTapsBand, kPairs8, true, kKernel8>;
 #ifdef QUACK_TRUE_PEAK_AVX2
+        avx2Bound = false;
         if (cpuHasAvx2Fma()) {
+            avx2Bound = true;
             acc8.kernel = avx2Kernel<kTaps8, kPairs8, false>;
             ebu4.kernel = avx2Kernel<kTaps4, kPairs4, false>;
             band8.kernel = avx2Kernel<kTapsBand, kPairs8, true>;
@@ -588,6 +593,61 @@ struct TruePeakDetector::Impl {
         return anyExact;
     }
 
+#ifdef QUACK_TRUE_PEAK_AVX2
+    /// boundPass with each whole aligned group in one 8-lane vector: |x| with NaN read as 0
+    /// (max(0, .) is what ignoring NaN gives, gm starting at 0), an in-register running max
+    /// (lane shifts by 1 and 2 inside each 128-bit half, then the low half's max into the high
+    /// half), max with the previous groups' max, times lOneMax. Max is exact in any order and
+    /// the multiply is the same, so the values equal boundPass's exactly.
+    __attribute__((target("avx2"))) bool boundPassAvx2(const float* in, float* peakOut, FrameCount n,
+                                                      float exactAbove, unsigned char* needExact) {
+        bool anyExact = false;
+        const float l1 = lOneMax;
+        const __m256 l1v = _mm256_set1_ps(l1);
+        const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+        for (FrameCount f = 0; f < n;) {
+            const FrameCount pos = framesSeen + f;
+            const auto inGroup = static_cast<int>(pos & (kGroupFrames - 1));
+            const FrameCount group = pos / kGroupFrames;
+            float pm = 0.0f;
+            for (int g = 1; g <= groupsBack; ++g)
+                pm = std::max(pm, ring[ringSlot(group - g)]);
+            const FrameCount segStart = f;
+            const FrameCount end = std::min(n, f + (kGroupFrames - inGroup));
+            float gm = groupMax;
+            if (end - f == kGroupFrames) {
+                // A whole aligned group (inGroup == 0, so groupMax == 0).
+                __m256 v = _mm256_and_ps(_mm256_loadu_ps(in + f), absMask);
+                v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+                v = _mm256_max_ps(v, _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(v), 4)));
+                v = _mm256_max_ps(v, _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(v), 8)));
+                const __m256 lowMax = _mm256_shuffle_ps(v, v, _MM_SHUFFLE(3, 3, 3, 3));
+                v = _mm256_max_ps(v, _mm256_permute2f128_ps(lowMax, lowMax, 0x08));
+                gm = _mm_cvtss_f32(_mm_permute_ps(_mm256_extractf128_ps(v, 1), _MM_SHUFFLE(3, 3, 3, 3)));
+                _mm256_storeu_ps(peakOut + f, _mm256_mul_ps(_mm256_max_ps(v, _mm256_set1_ps(pm)), l1v));
+                f += kGroupFrames;
+            } else {
+                for (; f < end; ++f) {
+                    gm = std::max(gm, std::abs(in[f]));
+                    peakOut[f] = std::max(gm, pm) * l1;
+                }
+            }
+            if (inGroup + (end - segStart) == kGroupFrames) {
+                ring[ringSlot(group)] = gm;
+                groupMax = 0.0f;
+            } else {
+                groupMax = gm;
+            }
+            if (!(peakOut[end - 1] <= exactAbove)) {
+                anyExact = true;
+                needExact[static_cast<size_t>((end - 1) / kKernelFrames)] = 1;
+                needExact[static_cast<size_t>(segStart / kKernelFrames)] = 1;
+            }
+        }
+        return anyExact;
+    }
+#endif
+
     void processChunk(const float* in, float* peakOut, FrameCount n, float exactAbove) {
         const int w = windowFrames;
         float* h = hist.data();
@@ -609,7 +669,13 @@ struct TruePeakDetector::Impl {
             trackGroups(x, n);
         } else {
             std::array<unsigned char, kChunkFrames / kKernelFrames> needExact{};
-            if (boundPass(x, peakOut, n, exactAbove, needExact.data())) {
+#ifdef QUACK_TRUE_PEAK_AVX2
+            const bool anyExact = avx2Bound ? boundPassAvx2(x, peakOut, n, exactAbove, needExact.data())
+                                            : boundPass(x, peakOut, n, exactAbove, needExact.data());
+#else
+            const bool anyExact = boundPass(x, peakOut, n, exactAbove, needExact.data());
+#endif
+            if (anyExact) {
                 for (FrameCount f = 0; f < n; f += kKernelFrames) {
                     if (needExact[static_cast<size_t>(f / kKernelFrames)] == 0)
                         continue;

@@ -8,21 +8,32 @@
 /// gain[i] is applied to frame j = i - (W - 1): every rel[k] in the average has k - W + 1 <= j
 /// <= k, so rel[k] <= hold[k] <= need[j], hence gain[i] <= need[j] and |y[j]| peak <= target.
 ///
+/// Release in closed form (no multiply in the per-frame dependency chain). With the residual
+/// u = 1 - rel, u[i] = max(c[i], 1 - hold[i]) where c[i] = u[i-1] a is the carried residual, so
+/// over a release block of L frames aligned to the absolute frame index, starting at frame b:
+///   c[b + t] = a^t max(u[b-1] a, max_{b <= k < b+t} (1 - hold[k]) a^-(k-b))
+/// an exclusive running max (one max per frame) times a table of powers; a^-(L-1) <= 2^40 keeps
+/// the scaled terms far from overflow. The carried residual snaps to 0 below kSnapBelow (the
+/// reference formula's rule; no subnormals, and the unity fast path can resume).
+///
 /// Rounding never raises a gain:
-///  - the release runs on u = 1 - rel (u[i] = max(u[i-1] a, 1 - hold[i])), a 2-op dependency
-///    chain per frame; its rounding cannot break the invariant because rel[i] itself is formed
-///    as min(1 - u[i-1] a, hold[i]), which is <= hold[i] exactly;
-///  - rel enters the average in fixed point, truncated to 2^-31 steps (truncation = floor for
-///    rel >= 0), summed exactly in int64;
+///  - rel[i] is formed as min(1 - c[i], hold[i]), which is <= hold[i] exactly whatever the
+///    rounding of c (a few ulps of c, ~1e-16);
+///  - rel enters the average in fixed point, truncated to 2^-31 steps (floor for rel >= 0), and
+///    stored as the deficit floor(rel 2^31) - 2^31 in [-2^31, 0] (int32, so the conversion
+///    vectorises); the window's deficits are summed exactly in int64 and sum = W 2^31 + deficit;
 ///  - the average sum / (2^31 W) is converted to the largest float <= it, exactly: q = sum x
 ///    (1 / (2^31 W)) is within 2 double ulp of the quotient, so float(q) is either that float or
 ///    the next one up, which the exact test f (2^31 W) > sum detects (f has 24 significant
 ///    bits and W < 2^22, so f 2^31 W and sum are exact in double); one is then subtracted from
 ///    f's bit pattern (the next float toward zero). No libm call per frame.
-/// Fast path: when the last W released values were all 1 (sum == W 2^31: then the hold is 1 and
-/// u = 0), a run of frames with p <= target outputs exactly 1 and leaves the state as it was,
-/// which is what the per-frame path computes for them too, so results never depend on where a
-/// run is detected or on the block size.
+/// Results depend only on absolute frame indices (release blocks and the hold are aligned to
+/// them, the sums are exact), never on how the caller cuts the stream.
+/// Fast path: when the last W released values were all 1 (deficit == 0: then the hold is 1 and
+/// the carried residual is 0), a run of frames with p <= target outputs exactly 1 and leaves the
+/// state as the per-frame path would (it only advances the release block: crossing its end
+/// resets the carried max to a * max(0, 1 - 1) = 0), so results never depend on where a run is
+/// detected or on the block size.
 #include "engine/limiter/limiter.h"
 
 #include "engine/limiter/sliding_min.h"
@@ -48,6 +59,9 @@ constexpr double kSafetyDb = 0.1;
 constexpr double kFixedScale = 2147483648.0;  ///< 2^31: fixed-point step of the gain sum
 constexpr FrameCount kMaxWindow = FrameCount{1} << 22; ///< keeps the exact conversion exact
 constexpr FrameCount kChunkFrames = 512;      ///< internal work chunk (frames)
+constexpr FrameCount kBatchFrames = 512;      ///< general-path batch (frames)
+constexpr FrameCount kShortBatchFrames = 32;  ///< first batch after the unity fast path
+constexpr FrameCount kReleaseBlockMax = 512;  ///< longest release block (frames; see top)
 constexpr double kReductionReportDb = 0.1;    ///< stats: "limited" means more than this
 /// Release residual (1 - rel) below which the release snaps home to exactly 1 at the next
 /// frame, instead of decaying into subnormals (and so that the unity fast path can resume).
@@ -56,7 +70,11 @@ constexpr double kSnapBelow = 1e-12;
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 /// AVX2 clone for the vectorisable division pass, plus the SSE2 baseline. Divisions are
 /// correctly rounded IEEE operations in every clone, so the results are identical.
-#define QUACK_LIMITER_CLONES __attribute__((target_clones("avx2", "default")))
+/// no-trapping-math lets g++ if-convert the comparisons (min, the snap) so the loops vectorise;
+/// the program never reads or traps FP exception flags, so the values are the same. g++ does
+/// not inline functions compiled with other options into these, so their bodies call builtins
+/// (__builtin_floor, __builtin_bit_cast) and ternaries, not std::floor, std::bit_cast, std::min.
+#define QUACK_LIMITER_CLONES __attribute__((target_clones("avx2", "default"), optimize("no-trapping-math")))
 #else
 #define QUACK_LIMITER_CLONES
 #endif
@@ -73,11 +91,73 @@ void computeNeed(const float* peaks, double inputGain, double target, double* ne
     }
 }
 
-/// Largest float <= sum / scale, for 0 <= sum <= scale < 2^53 and scale = 2^31 W (see top).
-inline float floatTowardZero(double sum, double scale, double invScale) {
-    const auto f = static_cast<float>(sum * invScale);
-    const auto over = static_cast<std::uint32_t>(static_cast<double>(f) * scale > sum);
-    return std::bit_cast<float>(std::bit_cast<std::uint32_t>(f) - over);
+/// Released gains of m frames inside one release block (see top): carried[k] is the exclusive
+/// running max for frame k, pow[k] = a^t of its position. Writes the fixed-point deficits;
+/// branch-free so it vectorises.
+QUACK_LIMITER_CLONES
+void releaseToFixed(const double* hold, const double* carried, const double* pow, std::int32_t* deficit,
+                    FrameCount m) {
+    for (FrameCount k = 0; k < m; ++k) {
+        double c = pow[k] * carried[k];
+        c = c < kSnapBelow ? 0.0 : c;
+        // c <= a (1 + a few ulp) < 1 for any practical release; the clamp at 0 keeps the int32
+        // range whatever it is (and 0 <= hold).
+        const double h = hold[k], x = 1.0 - c;
+        double r = h < x ? h : x;
+        r = r > 0.0 ? r : 0.0;
+        // floor(r 2^31) - 2^31 is an integer in [-2^31, 0]: exact in double and in int32.
+        deficit[k] = static_cast<std::int32_t>(__builtin_floor(r * kFixedScale) - kFixedScale);
+    }
+}
+
+/// Terms (1 - hold[k]) a^-t of the running max (vectorised before the scan).
+QUACK_LIMITER_CLONES
+void releaseTerms(const double* hold, const double* invPow, double* term, FrameCount m) {
+    for (FrameCount k = 0; k < m; ++k)
+        term[k] = (1.0 - hold[k]) * invPow[k];
+}
+
+/// out[k] = max(init, term[0..k)) for k < m; returns max(init, term[0..m)). Max of non-NaN
+/// values is exact in any order, so this is the sequential scan's result: groups of 8 first
+/// (each group's max, then one carry per group), then each group's scan from its carry-in,
+/// which are independent chains the core overlaps (one long chain of maxima costs its latency
+/// per frame).
+inline double exclusiveRunningMax(const double* term, double* out, double init, FrameCount m) {
+    constexpr FrameCount kGroup = 8;
+    std::array<double, kBatchFrames / kGroup> carry;
+    const FrameCount groups = m / kGroup;
+    double cm = init;
+    for (FrameCount g = 0; g < groups; ++g) {
+        const double* t = term + g * kGroup;
+        const double a = std::max(std::max(t[0], t[1]), std::max(t[2], t[3]));
+        const double b = std::max(std::max(t[4], t[5]), std::max(t[6], t[7]));
+        carry[static_cast<size_t>(g)] = cm;
+        cm = std::max(cm, std::max(a, b));
+    }
+    for (FrameCount g = 0; g < groups; ++g) {
+        double c = carry[static_cast<size_t>(g)];
+        for (FrameCount l = g * kGroup; l < (g + 1) * kGroup; ++l) {
+            out[l] = c;
+            c = std::max(c, term[l]);
+        }
+    }
+    for (FrameCount l = groups * kGroup; l < m; ++l) {
+        out[l] = cm;
+        cm = std::max(cm, term[l]);
+    }
+    return cm;
+}
+
+/// out[k] = largest float <= (scale + deficitSum[k]) / scale, for -scale <= deficitSum[k] <= 0
+/// (integers) and scale = 2^31 W < 2^53 (see top). Branch-free so it vectorises.
+QUACK_LIMITER_CLONES
+void floatsTowardZero(const double* deficitSum, float* out, FrameCount m, double scale, double invScale) {
+    for (FrameCount k = 0; k < m; ++k) {
+        const double sum = scale + deficitSum[k];
+        const auto f = static_cast<float>(sum * invScale);
+        const auto over = static_cast<std::uint32_t>(static_cast<double>(f) * scale > sum);
+        out[k] = __builtin_bit_cast(float, __builtin_bit_cast(std::uint32_t, f) - over);
+    }
 }
 
 } // namespace
@@ -91,12 +171,20 @@ struct LimiterGainComputer::Impl {
     double scale = kFixedScale;  ///< 2^31 W: the sum of W unity gains
     double invScale = 1.0 / kFixedScale;
     detail::SlidingMin hold;
-    std::vector<std::uint32_t> ring; ///< last W released gains, fixed point
+    std::vector<std::int32_t> ring; ///< deficits floor(rel 2^31) - 2^31 of the last W frames
     size_t ringPos = 0;
-    std::int64_t sum = 0;        ///< sum of ring
-    std::int64_t fullSum = 0;    ///< W 2^31: every released gain in the window is 1
-    double residual = 0.0;       ///< u = 1 - rel[i - 1] (approximately; see top)
+    std::int64_t deficit = 0;    ///< sum of ring (<= 0; 0: every gain in the window is 1)
+    FrameCount releaseBlock = 1; ///< L: release block length, frames
+    FrameCount releasePos = 0;   ///< t: position of the next frame inside its release block
+    double carriedMax = 0.0;     ///< max(u[b-1] a, terms of the block so far) (see top)
+    std::vector<double> decay;   ///< a^t, t < L
+    std::vector<double> growth;  ///< a^-t, t < L
     std::array<double, kChunkFrames> need{};
+    std::array<double, kBatchFrames> holdBuf{};
+    std::array<double, kBatchFrames> termBuf{};
+    std::array<double, kBatchFrames> carriedBuf{};
+    std::array<std::int32_t, kBatchFrames> deficitBuf{};
+    std::array<double, kBatchFrames> sumBuf{}; ///< deficit sums (exact integers <= 0)
 
     void prepare(double sampleRate, const LimiterParams& p) {
         target = std::pow(10.0, (p.ceilingDbtp - kSafetyDb) / 20.0);
@@ -106,37 +194,71 @@ struct LimiterGainComputer::Impl {
         window = lookahead + 1;
         const double releaseFrames = std::max(1.0, p.releaseMs * sampleRate / 1000.0);
         releaseCoeff = std::exp(-1.0 / releaseFrames);
+        // a^-(L-1) = exp((L-1) / releaseFrames) <= 2^40 (see top).
+        releaseBlock = std::clamp<FrameCount>(
+            1 + static_cast<FrameCount>(std::floor(40.0 * std::numbers::ln2 * releaseFrames)), 1,
+            kReleaseBlockMax);
+        decay.resize(static_cast<size_t>(releaseBlock));
+        growth.resize(static_cast<size_t>(releaseBlock));
+        for (FrameCount t = 0; t < releaseBlock; ++t) {
+            decay[static_cast<size_t>(t)] = std::exp(-static_cast<double>(t) / releaseFrames);
+            growth[static_cast<size_t>(t)] = std::exp(static_cast<double>(t) / releaseFrames);
+        }
         scale = kFixedScale * static_cast<double>(window);
         invScale = 1.0 / scale;
         hold.prepare(window);
-        ring.assign(static_cast<size_t>(window), 0u);
+        ring.assign(static_cast<size_t>(window), 0);
         reset();
     }
 
     void reset() {
         hold.reset();
         // The stream is preceded by silence: W frames that needed no reduction.
-        std::fill(ring.begin(), ring.end(), static_cast<std::uint32_t>(kFixedScale));
-        fullSum = static_cast<std::int64_t>(window) * static_cast<std::int64_t>(kFixedScale);
-        sum = fullSum;
+        std::fill(ring.begin(), ring.end(), 0);
+        deficit = 0;
         ringPos = 0;
-        residual = 0.0;
+        releasePos = 0;
+        carriedMax = 0.0;
     }
 
-    /// One frame of the general path from its need (see top).
-    float step(double needed) {
-        const double h = hold.push(needed);
-        // Release toward 1 (attack is instantaneous); the snap test reads the previous residual
-        // so that it runs beside the multiply instead of after it.
-        double ua = residual * releaseCoeff;
-        ua = residual < kSnapBelow ? 0.0 : ua;
-        residual = std::max(ua, 1.0 - h);
-        const double r = std::min(1.0 - ua, h);
-        const auto fixed = static_cast<std::uint32_t>(static_cast<std::int64_t>(r * kFixedScale));
-        sum += static_cast<std::int64_t>(fixed) - static_cast<std::int64_t>(ring[ringPos]);
-        ring[ringPos] = fixed;
-        ringPos = ringPos + 1 == ring.size() ? 0 : ringPos + 1;
-        return floatTowardZero(static_cast<double>(sum), scale, invScale);
+    /// General path over m <= kBatchFrames frames that stay inside one release block.
+    void batch(const double* needed, float* out, FrameCount m) {
+        assert(m > 0 && m <= kBatchFrames && releasePos + m <= releaseBlock);
+        double* h = holdBuf.data();
+        hold.pushBatch(needed, h, m);
+        const auto t0 = static_cast<size_t>(releasePos);
+        releaseTerms(h, growth.data() + t0, termBuf.data(), m);
+        carriedMax = exclusiveRunningMax(termBuf.data(), carriedBuf.data(), carriedMax, m);
+        releaseToFixed(h, carriedBuf.data(), decay.data() + t0, deficitBuf.data(), m);
+        releasePos += m;
+        if (releasePos == releaseBlock) {
+            // Next block starts from u[b-1] a, u = max(c, 1 - hold) of the block's last frame
+            // (c snapped as in releaseToFixed).
+            const auto last = static_cast<size_t>(m - 1);
+            double c = decay[static_cast<size_t>(releaseBlock - 1)] * carriedBuf[last];
+            c = c < kSnapBelow ? 0.0 : c;
+            carriedMax = releaseCoeff * std::max(c, 1.0 - h[last]);
+            releasePos = 0;
+        }
+        // Moving sum of the deficits (exact in int64; W 2^31 + deficit < 2^53 is exact in
+        // double too), over the ring's contiguous spans, then the float conversion.
+        std::int64_t acc = deficit;
+        const size_t w = ring.size();
+        for (FrameCount k = 0; k < m;) {
+            const auto span = std::min(static_cast<size_t>(m - k), w - ringPos);
+            std::int32_t* r = ring.data() + ringPos;
+            const std::int32_t* d = deficitBuf.data() + k;
+            double* sums = sumBuf.data() + k;
+            for (size_t j = 0; j < span; ++j) {
+                acc += static_cast<std::int64_t>(d[j]) - static_cast<std::int64_t>(r[j]);
+                sums[j] = static_cast<double>(acc);
+            }
+            std::copy(d, d + span, r);
+            ringPos = ringPos + span == w ? 0 : ringPos + span;
+            k += static_cast<FrameCount>(span);
+        }
+        deficit = acc;
+        floatsTowardZero(sumBuf.data(), out, m, scale, invScale);
     }
 
     void process(const float* peaks, double inputGain, float* gainOut, FrameCount numFrames) {
@@ -145,7 +267,7 @@ struct LimiterGainComputer::Impl {
             computeNeed(peaks + done, inputGain, target, need.data(), n);
             float* out = gainOut + done;
             for (FrameCount i = 0; i < n;) {
-                if (sum == fullSum) {
+                if (deficit == 0) {
                     // At unity: skip the run of frames that need no reduction.
                     FrameCount run = 0;
                     while (i + run < n && need[static_cast<size_t>(i + run)] == 1.0)
@@ -153,15 +275,20 @@ struct LimiterGainComputer::Impl {
                     if (run > 0) {
                         std::fill(out + i, out + i + run, 1.0f);
                         hold.pushRun(1.0, run);
+                        // Crossing a release block's end resets the carried max to 0 (see top).
+                        if (releasePos + run >= releaseBlock)
+                            carriedMax = 0.0;
+                        releasePos = (releasePos + run) % releaseBlock;
                         i += run;
                         continue;
                     }
                 }
-                // General path until the state is back at unity.
-                do {
-                    out[i] = step(need[static_cast<size_t>(i)]);
-                    ++i;
-                } while (i < n && sum != fullSum);
+                // General path, one batch (the fast path is checked again after it); short
+                // when leaving unity, where an isolated peak often needs only a few frames.
+                const FrameCount m = std::min(
+                    {n - i, deficit == 0 ? kShortBatchFrames : kBatchFrames, releaseBlock - releasePos});
+                batch(need.data() + i, out + i, m);
+                i += m;
             }
             done += n;
         }
@@ -196,6 +323,35 @@ double LimiterGainComputer::targetPeak() const { return impl_->target; }
 
 // ---- TruePeakLimiter ----------------------------------------------------------------------
 
+namespace {
+
+/// min(minGain, g[0..n)) and the count of g[i] < below (gains are never NaN). Branch-free
+/// so it vectorises; min is exact in any order.
+QUACK_LIMITER_CLONES
+void minAndCountBelow(const float* g, FrameCount n, float below, float& minGain, FrameCount& count) {
+    float m = minGain;
+    FrameCount c = 0;
+    for (FrameCount i = 0; i < n; ++i) {
+        m = g[i] < m ? g[i] : m;
+        c += g[i] < below ? 1 : 0;
+    }
+    minGain = m;
+    count += c;
+}
+
+/// prod[l] *= max(1e-10, g[i + l]) for each group of 8 frames of the n (a multiple of 8): each
+/// lane multiplies in the same order as the scalar loop, so the products are the same.
+QUACK_LIMITER_CLONES
+void multiplyLanes(double* prod, const float* g, FrameCount n) {
+    for (FrameCount i = 0; i < n; i += 8)
+        for (int l = 0; l < 8; ++l) {
+            const auto v = static_cast<double>(g[i + l]);
+            prod[l] *= v > 1e-10 ? v : 1e-10;
+        }
+}
+
+} // namespace
+
 /// Stats without a log per frame. For each chunk of gains g (clamped to >= 1e-10, which
 /// reports 200 dB for a gain of 0):
 ///  - max reduction = -20 log10(min g): one log per chunk, the same value a per-frame max gives;
@@ -213,22 +369,19 @@ class ReductionStats {
     }
     void add(const float* g, FrameCount n) {
         constexpr int kLanes = 8, kRenormFrames = 128;
+        static_assert(kLanes == 8, "multiplyLanes works on groups of 8");
         std::array<double, kLanes> prod;
         prod.fill(1.0);
         std::int64_t exponents = 0;
         float minGain = 1.0f;
         FrameCount limited = 0;
-        const float limitedBelow = limitedBelowThreshold();
-        for (FrameCount i = 0; i < n; ++i) {
-            minGain = std::min(minGain, g[i]);
-            limited += g[i] < limitedBelow ? 1 : 0;
-        }
+        minAndCountBelow(g, n, limitedBelowThreshold(), minGain, limited);
         for (FrameCount i = 0; i < n;) {
             const FrameCount end = std::min(n, i + kRenormFrames);
-            // Whole groups of kLanes frames (vectorisable), then the tail one lane per frame.
-            for (; i + kLanes <= end; i += kLanes)
-                for (int l = 0; l < kLanes; ++l)
-                    prod[static_cast<size_t>(l)] *= std::max(1e-10, static_cast<double>(g[i + l]));
+            // Whole groups of kLanes frames (vectorised), then the tail one lane per frame.
+            const FrameCount whole = (end - i) / kLanes * kLanes;
+            multiplyLanes(prod.data(), g + i, whole);
+            i += whole;
             for (int l = 0; i < end; ++i, ++l)
                 prod[static_cast<size_t>(l)] *= std::max(1e-10, static_cast<double>(g[i]));
             for (double& lane : prod) {
