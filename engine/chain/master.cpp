@@ -91,6 +91,19 @@ Result<std::unique_ptr<AudioSource>> openSource(const std::string& path, std::op
     return src;
 }
 
+/// Reads `src` to its end in blocks of `buf`'s size, calling `fn(AudioView) -> Status` on each.
+template <typename Fn> Status forEachBlock(AudioSource& src, AudioBuffer& buf, Fn&& fn) {
+    for (;;) {
+        auto n = src.read(buf.view());
+        if (!n)
+            return n.error();
+        if (*n == 0)
+            return Status::success();
+        if (auto s = fn(buf.view(*n)); !s)
+            return s;
+    }
+}
+
 /// Decoded input kept for the second pass, so the file is decoded (and resampled) only once.
 class SpoolSource final : public AudioSource {
   public:
@@ -119,21 +132,19 @@ Result<Analysis> analysePass(AudioSource& src, const ProgressFn& progress, doubl
     std::vector<float> records(keep != nullptr ? static_cast<size_t>(kBlockFrames * info.channels) : 0);
     FrameCount done = 0;
     const double total = static_cast<double>(std::max<FrameCount>(1, info.frames));
-    for (;;) {
-        auto n = src.read(buf.view());
-        if (!n)
-            return n.error();
-        if (*n == 0)
-            break;
-        analyzer.process(buf.view(*n));
+    auto status = forEachBlock(src, buf, [&](AudioView block) -> Status {
+        analyzer.process(block);
         if (keep != nullptr) {
-            interleave(buf.view(*n), records.data());
-            if (auto st = keep->append(records.data(), *n); !st)
-                return st.error();
+            interleave(block, records.data());
+            if (auto st = keep->append(records.data(), block.numFrames); !st)
+                return st;
         }
-        done += *n;
+        done += block.numFrames;
         report(progress, stage, from + (to - from) * std::min(1.0, static_cast<double>(done) / total));
-    }
+        return Status::success();
+    });
+    if (!status)
+        return status.error();
     return analyzer.finish();
 }
 
@@ -212,19 +223,14 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
         return peaks->append(linked.data() + skip, block.numFrames - skip);
     };
 
-    for (;;) {
-        auto n = src.read(buf.view());
-        if (!n)
-            return n.error();
-        if (*n == 0)
-            break;
-        AudioView block = buf.view(*n);
+    auto status = forEachBlock(src, buf, [&](AudioView block) -> Status {
+        const FrameCount n = block.numFrames;
         if (useEq)
             eq.process(block);
         if (useMultiband)
             multiband.process(block);
         kWeighted.process(block, zBlock.data());
-        for (FrameCount i = 0; i < *n; ++i) {
+        for (FrameCount i = 0; i < n; ++i) {
             const double z = zBlock[static_cast<size_t>(i)];
             power[static_cast<size_t>(i)] = static_cast<float>(z);
             hopSum += z;
@@ -235,15 +241,18 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
             }
         }
         interleave(block, records.data());
-        if (auto s = audio->append(records.data(), *n); !s)
-            return s.error();
-        if (auto s = kPower->append(power.data(), *n); !s)
-            return s.error();
+        if (auto s = audio->append(records.data(), n); !s)
+            return s;
+        if (auto s = kPower->append(power.data(), n); !s)
+            return s;
         if (auto s = emitPeaks(block); !s)
-            return s.error();
-        framesIn += *n;
+            return s;
+        framesIn += n;
         report(progress, "process", 0.3 + 0.3 * std::min(1.0, static_cast<double>(framesIn) / total));
-    }
+        return Status::success();
+    });
+    if (!status)
+        return status.error();
     // Flush the detectors with silence until every frame has its peak, then append
     // lookahead zero peaks so the gain computer can be flushed from the spool too.
     AudioBuffer zeros(nch, kBlockFrames);
@@ -427,14 +436,12 @@ Result<std::pair<Analysis, double>> measureFile(const std::string& path) {
     AudioSource& s = **src;
     OutputMeter meter(s.info().sampleRate, s.info().channels);
     AudioBuffer buf(s.info().channels, kBlockFrames);
-    for (;;) {
-        auto n = s.read(buf.view());
-        if (!n)
-            return n.error();
-        if (*n == 0)
-            break;
-        meter.process(buf.view(*n));
-    }
+    auto status = forEachBlock(s, buf, [&](AudioView block) {
+        meter.process(block);
+        return Status::success();
+    });
+    if (!status)
+        return status.error();
     return meter.finish();
 }
 
