@@ -10,6 +10,13 @@
 #include <random>
 #include <vector>
 
+namespace quack::true_peak_detail {
+/// Kernel-set hook defined in engine/analysis/true_peak.cpp (not in the public header).
+enum class KernelSet { Auto, Avx512, Avx2, Portable };
+KernelSet& kernelOverride();
+bool kernelSetAvailable(KernelSet set);
+} // namespace quack::true_peak_detail
+
 namespace {
 
 /// Music-like test signal at 44.1 kHz: noise through a gentle one-pole lowpass (falling
@@ -41,6 +48,20 @@ void benchDetector(benchmark::State& state, quack::TruePeakDesign design, float 
     state.counters["ns/frame"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * static_cast<double>(x.size()),
         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+/// benchDetector with a forced kernel set (AVX2 or portable on an AVX-512 machine), to report
+/// the kernels' ratio within one run. Skipped when the CPU cannot run that set.
+void benchDetectorSet(benchmark::State& state, quack::TruePeakDesign design, float exactAbove,
+                      quack::true_peak_detail::KernelSet set) {
+    namespace tpd = quack::true_peak_detail;
+    if (!tpd::kernelSetAvailable(set)) {
+        state.SkipWithError("kernel set not available on this CPU");
+        return;
+    }
+    tpd::kernelOverride() = set;
+    benchDetector(state, design, exactAbove); // prepare() reads the override once
+    tpd::kernelOverride() = tpd::KernelSet::Auto;
 }
 
 void benchLimiter(benchmark::State& state) {
@@ -169,6 +190,19 @@ BENCHMARK_CAPTURE(benchDetector, accurate8x_fast, quack::TruePeakDesign::Accurat
 BENCHMARK_CAPTURE(benchDetector, strict_fast, quack::TruePeakDesign::Strict, 0.8f);
 // A threshold every frame exceeds (loud music): bounds are computed, all values are exact.
 BENCHMARK_CAPTURE(benchDetector, strict_loud, quack::TruePeakDesign::Strict, 0.01f);
+// The same with the AVX2+FMA kernels forced (on an AVX-512 CPU, the ratio to the above).
+BENCHMARK_CAPTURE(benchDetectorSet, accurate8x_exact_avx2, quack::TruePeakDesign::Accurate8x, 0.0f,
+                  quack::true_peak_detail::KernelSet::Avx2);
+BENCHMARK_CAPTURE(benchDetectorSet, ebur4x_exact_avx2, quack::TruePeakDesign::Ebur128Style4x, 0.0f,
+                  quack::true_peak_detail::KernelSet::Avx2);
+BENCHMARK_CAPTURE(benchDetectorSet, wideband8x_exact_avx2, quack::TruePeakDesign::Wideband8x, 0.0f,
+                  quack::true_peak_detail::KernelSet::Avx2);
+BENCHMARK_CAPTURE(benchDetectorSet, strict_exact_avx2, quack::TruePeakDesign::Strict, 0.0f,
+                  quack::true_peak_detail::KernelSet::Avx2);
+BENCHMARK_CAPTURE(benchDetectorSet, accurate8x_fast_avx2, quack::TruePeakDesign::Accurate8x, 0.8f,
+                  quack::true_peak_detail::KernelSet::Avx2);
+BENCHMARK_CAPTURE(benchDetectorSet, strict_loud_avx2, quack::TruePeakDesign::Strict, 0.01f,
+                  quack::true_peak_detail::KernelSet::Avx2);
 BENCHMARK(benchLimiter);
 BENCHMARK(benchGainComputer)->Arg(0)->Arg(5)->Arg(6)->Arg(15);
 BENCHMARK(benchGainComputerDense)->Arg(0)->Arg(5)->Arg(15);

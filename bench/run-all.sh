@@ -2,10 +2,12 @@
 # Side-by-side benchmark: QuackTracks vs ffmpeg loudnorm on the shared corpus, same machine,
 # same session. Prints speed (wall time, median of N runs, one core), peak RSS, and loudness /
 # true-peak accuracy measured by an independent meter (ffmpeg's ebur128 filter, true peak at
-# 192 kHz). Usage: bench/run-all.sh [CORPUS_DIR] [RUNS]
+# 192 kHz). Usage: bench/run-all.sh [CORPUS_DIR] [RUNS] [all|speed|memory|accuracy|mp3]
 set -euo pipefail
 CORPUS=${1:-/tmp/quack-corpus}
 RUNS=${2:-5}
+PART=${3:-all}
+want() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
 here="$(cd "$(dirname "$0")/.." && pwd)"
 Q="$here/build/release/bin/quacktracks"
 work=$(mktemp -d)
@@ -19,6 +21,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # time_cmd CMD... -> "seconds maxrss_kb" (GNU time), pinned to one core.
 time_cmd() { /usr/bin/time -f "%e %M" -o "$work/t" taskset -c 0 "$@" >/dev/null 2>&1; cat "$work/t"; }
 
+if want speed; then
 echo "== Speed: 3-minute 44.1 kHz stereo WAV -> 24-bit WAV, -14 LUFS, one core, median of $RUNS =="
 : > "$work/ours"; : > "$work/ffm"
 for _ in $(seq "$RUNS"); do
@@ -30,7 +33,9 @@ ours=$(median < "$work/ours"); ffm=$(median < "$work/ffm")
 echo "quacktracks master: ${ours} s  ($(awk -v t="$ours" 'BEGIN{printf "%.0f", 180/t}')x real time)"
 echo "ffmpeg loudnorm:    ${ffm} s  ($(awk -v t="$ffm" 'BEGIN{printf "%.0f", 180/t}')x real time)"
 echo "ratio (loudnorm / quacktracks): $(awk -v a="$ffm" -v b="$ours" 'BEGIN{printf "%.1f", a/b}')x"
+fi
 
+if want memory; then
 echo
 echo "== Memory: peak RSS by input length =="
 long_s=$(soxi -D "$CORPUS/long/long.wav")
@@ -40,14 +45,16 @@ fl=$(time_cmd ffmpeg -nostdin -v error -y -threads 1 -i "$CORPUS/long/long.wav" 
     -ar 44100 -c:a pcm_s24le "$work/o2.wav" | awk '{print $2}')
 echo "quacktracks, 180 s: $((r3 / 1024)) MB; $(printf %.0f "$long_s") s: $((rl / 1024)) MB"
 echo "ffmpeg loudnorm, $(printf %.0f "$long_s") s: $((fl / 1024)) MB"
+fi
 
-echo
-echo "== Accuracy on every corpus track (measured by ffmpeg ebur128, true peak at 192 kHz) =="
 # Integrated LUFS (last running value, 3 decimals) and true peak in dBTP (max of the running
 # linear true peak, 3 decimals) from ffmpeg's ebur128 metadata.
 measure() { ffmpeg -nostdin -v error -i "$1" -af ebur128=peak=true:metadata=1,ametadata=mode=print:file=- \
     -f null - 2>/dev/null | awk -F= '/lavfi.r128.I=/ {i=$2} /lavfi.r128.true_peak=/ {if ($2>tp) tp=$2}
     END {printf "%s %.3f\n", i, 20*log(tp)/log(10)}'; }
+if want accuracy; then
+echo
+echo "== Accuracy on every corpus track (measured by ffmpeg ebur128, true peak at 192 kHz) =="
 for target in -14 -9; do
   preset=$([ "$target" = -14 ] && echo streaming || echo loud)
   wq=0; pq=-99; wf=0; pf=-99
@@ -62,7 +69,9 @@ for target in -14 -9; do
   echo "target $target LUFS: quacktracks worst |error| $wq LU, max true peak $pq dBTP;" \
        "loudnorm worst |error| $wf LU, max true peak $pf dBTP"
 done
+fi
 
+if want mp3; then
 echo
 echo "== MP3 320k at -14 LUFS / -1 dBTP, decoded (ffmpeg ebur128) =="
 pm=-99; wm=0
@@ -73,3 +82,4 @@ for f in "$CORPUS"/unmastered/*.wav "$CORPUS"/mastered/*.wav; do
   pm=$(awk -v a="$pm" -v p="$tm" 'BEGIN{print (p>a?p:a)}')
 done
 echo "quacktracks mp3: worst |error| $wm LU, max true peak $pm dBTP"
+fi

@@ -34,10 +34,13 @@
 ///
 /// Kernels: a portable C++ kernel (vectorised by the compiler across frames with whatever the
 /// baseline ISA offers, e.g. SSE2 or WebAssembly SIMD) and, on x86-64 with GCC/Clang, an
-/// AVX2+FMA kernel chosen once in prepare() when the CPU has both. Either way each frame's value
-/// is the same sequence of operations whatever the block size (the FMA kernel rounds once per
-/// tap instead of twice, so the two kernels may differ in the last bits from each other, never
-/// between block sizes on one machine).
+/// AVX-512 (F/VL/DQ/BW + FMA) kernel or else an AVX2+FMA kernel, chosen once in prepare() from
+/// what the CPU runs (the baseline build stays portable x86-64: only those functions carry the
+/// target attributes). Either way each frame's value is the same sequence of operations
+/// whatever the block size (the FMA kernels round once per tap instead of twice, and the
+/// AVX-512 kernel sums the end phase in another order, so the kernels may differ in the last
+/// bits from each other, never between block sizes on one machine). tests/limiter forces each
+/// set through true_peak_detail::kernelOverride() (a test hook, not in the header).
 ///
 /// Fast path: |y_p| <= (sum_s |c_p[s]|) max_s |x[s]| <= lOneMax * windowMax, where windowMax
 /// covers every input any phase of the interval uses. windowMax is taken over whole groups of 8
@@ -46,6 +49,8 @@
 /// computed at all; only the group maxima are kept up to date (for later calls that use one).
 /// On AVX2 CPUs each whole group's bounds come from one 8-lane in-register running max
 /// (boundPassAvx2); max is exact in any order, so the bounds are the same as the scalar pass's.
+/// AVX-512 CPUs use boundPassAvx2 too (no AVX-512 bound pass was tried: the fast path's time
+/// is mostly the per-group bookkeeping, not the 8-lane max).
 #include "engine/analysis/true_peak.h"
 
 #include <algorithm>
@@ -56,7 +61,8 @@
 #include <numbers>
 #include <vector>
 
-/// Define QUACK_TRUE_PEAK_PORTABLE_ONLY to test the portable kernels on an AVX2 machine.
+/// Define QUACK_TRUE_PEAK_PORTABLE_ONLY to build only the portable kernels (the tests can also
+/// force them at run time through true_peak_detail::kernelOverride()).
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(QUACK_TRUE_PEAK_PORTABLE_ONLY)
 #define QUACK_TRUE_PEAK_AVX2 1
 #include <immintrin.h>
@@ -344,9 +350,109 @@ bool cpuHasAvx2Fma() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+
+/// AVX-512 (+FMA): the 16 frames of a pass in one zmm vector, so every sum of every phase
+/// (Wideband8x: 4 symmetric, 3 antisymmetric and the end phase, 8 accumulators) fits in the 32
+/// registers at once: one pass loads each input pair once, and each tap is an FMA with the
+/// coefficient broadcast from memory ({1to16}). Per lane and sum the order is fixed,
+/// acc = fma(c[k], u[k], acc) for k = 0..H-1 (the end phase: j = 0, then j = H-1 down to 1),
+/// so the values are the same for every block size; they may differ in the last bits from the
+/// AVX2 kernel (the end phase's order). Measured (bench/bench_limiter.cpp, Zen 5, against the
+/// AVX2 kernels in the same run): Accurate8x 3.7 vs 4.7 ns/frame, Wideband8x 3.8 vs 6.7, the
+/// 4x model 1.7 vs 1.8, Strict 7.7 vs 11.3. Splitting each sum into 2 or 3 interleaved
+/// accumulators (shorter FMA chains) or fully unrolling k was no faster (Wideband8x slower).
+/// _mm512_max_ps(a, b) (b where either is NaN). g++ 12's _mm512_max_ps passes an
+/// _mm512_undefined_ps() that -Wuninitialized flags; the all-lanes zero-masked form is the
+/// same instruction without it.
+__attribute__((target("avx512f"), always_inline)) inline __m512 max512(__m512 a, __m512 b) {
+    return _mm512_maskz_max_ps(static_cast<__mmask16>(0xffff), a, b);
+}
+
+template <int kTaps, int kPairs, bool kEnd>
+__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma"))) void
+avx512Kernel(const float* x, const float* coef, const float* /*bcast*/, float* e) {
+    static_assert(kKernelFrames == 16);
+    constexpr int kH = kTaps / 2;
+    constexpr int kSym = kPairs + 1;
+    constexpr int kAnti = kPairs > 0 ? kPairs : 1;
+    const float* sym = coef;
+    const float* anti = sym + kH * kSym;
+    const float* endTaps = anti + kH * kPairs;
+    __m512 s[kSym], d[kAnti];
+    for (int q = 0; q < kSym; ++q)
+        s[q] = _mm512_setzero_ps();
+    for (int q = 0; q < kAnti; ++q)
+        d[q] = _mm512_setzero_ps();
+    __m512 t = _mm512_setzero_ps(), bPrev = _mm512_setzero_ps();
+    if constexpr (kEnd)
+        t = _mm512_mul_ps(_mm512_set1_ps(endTaps[0]), _mm512_loadu_ps(x + kH));
+    for (int k = 0; k < kH; ++k) {
+        const __m512 a = _mm512_loadu_ps(x + k);
+        const __m512 b = _mm512_loadu_ps(x + (kTaps - 1 - k));
+        const __m512 u = _mm512_add_ps(a, b);
+        const __m512 v = _mm512_sub_ps(a, b);
+        for (int q = 0; q < kSym; ++q)
+            s[q] = _mm512_fmadd_ps(_mm512_set1_ps(sym[k * kSym + q]), u, s[q]);
+        for (int q = 0; q < kPairs; ++q)
+            d[q] = _mm512_fmadd_ps(_mm512_set1_ps(anti[k * kPairs + q]), v, d[q]);
+        if constexpr (kEnd) {
+            // x[k] + x[2H - k] = a(k) + b(k - 1): the end phase's pair j = H - k.
+            if (k > 0)
+                t = _mm512_fmadd_ps(_mm512_set1_ps(endTaps[kH - k]), _mm512_add_ps(a, bPrev), t);
+            bPrev = b;
+        }
+    }
+    (void)t;
+    (void)bPrev;
+    // max(v, m) keeps m when v is NaN, like std::max(m, v) in the portable kernel.
+    __m512 m = max512(_mm512_abs_ps(s[kPairs]), _mm512_loadu_ps(e));
+    if constexpr (kEnd)
+        m = max512(_mm512_abs_ps(t), m);
+    for (int q = 0; q < kPairs; ++q)
+        m = max512(_mm512_add_ps(_mm512_abs_ps(s[q]), _mm512_abs_ps(d[q])), m);
+    _mm512_storeu_ps(e, m);
+}
+
+bool cpuHasAvx512() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("fma");
+}
 #endif
 
 } // namespace
+
+namespace true_peak_detail {
+/// Test and benchmark hook, not declared in the public header (its users declare these two
+/// functions themselves): which kernel set TruePeakDetector::prepare() picks. Auto: the best
+/// the CPU runs (AVX-512, else AVX2+FMA, else portable). A forced set the CPU cannot run falls
+/// back to the next one down. Read only by prepare(); not for production.
+enum class KernelSet { Auto, Avx512, Avx2, Portable };
+KernelSet& kernelOverride() {
+    static KernelSet set = KernelSet::Auto;
+    return set;
+}
+/// Whether this build and CPU can run `set` (Auto and Portable always).
+bool kernelSetAvailable(KernelSet set) {
+    switch (set) {
+    case KernelSet::Auto:
+    case KernelSet::Portable:
+        return true;
+#ifdef QUACK_TRUE_PEAK_AVX2
+    case KernelSet::Avx2:
+        return cpuHasAvx2Fma();
+    case KernelSet::Avx512:
+        return cpuHasAvx512();
+#else
+    case KernelSet::Avx2:
+    case KernelSet::Avx512:
+        return false;
+#endif
+    }
+    return false;
+}
+} // namespace true_peak_detail
 
 struct TruePeakDetector::Impl {
     /// One interpolator: its mirror table (plain and pre-broadcast for the portable kernel),
@@ -483,12 +589,24 @@ struct TruePeakDetector::Impl {
         ebu4.kernel = portableKernel<kTaps4, kPairs4, false, kKernel4>;
         band8.kernel = portableKernel<kTapsBand, kPairs8, true, kKernel8>;
 #ifdef QUACK_TRUE_PEAK_AVX2
-        avx2Bound = false;
-        if (cpuHasAvx2Fma()) {
-            avx2Bound = true;
+        using true_peak_detail::KernelSet;
+        KernelSet set = true_peak_detail::kernelOverride();
+        if (set == KernelSet::Auto)
+            set = KernelSet::Avx512;
+        if (set == KernelSet::Avx512 && !true_peak_detail::kernelSetAvailable(set))
+            set = KernelSet::Avx2;
+        if (set == KernelSet::Avx2 && !true_peak_detail::kernelSetAvailable(set))
+            set = KernelSet::Portable;
+        // The AVX2 bound pass also on AVX-512 CPUs (which all run AVX2; checked anyway).
+        avx2Bound = set != KernelSet::Portable && cpuHasAvx2Fma();
+        if (set == KernelSet::Avx2) {
             acc8.kernel = avx2Kernel<kTaps8, kPairs8, false>;
             ebu4.kernel = avx2Kernel<kTaps4, kPairs4, false>;
             band8.kernel = avx2Kernel<kTapsBand, kPairs8, true>;
+        } else if (set == KernelSet::Avx512) {
+            acc8.kernel = avx512Kernel<kTaps8, kPairs8, false>;
+            ebu4.kernel = avx512Kernel<kTaps4, kPairs4, false>;
+            band8.kernel = avx512Kernel<kTapsBand, kPairs8, true>;
         }
 #endif
         hist.assign(static_cast<size_t>(windowFrames - 1 + kChunkFrames + kKernelFrames), 0.0f);

@@ -24,9 +24,9 @@ enum class TruePeakDesign {
 };
 
 /// One channel. prepare() allocates; process() is real-time safe (no allocation, lock or I/O).
-/// On x86-64 CPUs with AVX2 and FMA, prepare() selects fused multiply-add kernels: the values
-/// are then the same for every block size on that machine, but may differ in the last bits
-/// from the portable kernels used elsewhere.
+/// On x86-64 CPUs with AVX-512 (F/VL/DQ/BW) and FMA, or else AVX2 and FMA, prepare() selects
+/// fused multiply-add kernels: the values are then the same for every block size on that
+/// machine, but may differ in the last bits from the other kernels used elsewhere.
 class TruePeakDetector {
   public:
     TruePeakDetector();

@@ -13,6 +13,15 @@
 #include <vector>
 
 namespace quack {
+
+namespace true_peak_detail {
+/// Test hook defined in engine/analysis/true_peak.cpp (not in the public header): which kernel
+/// set TruePeakDetector::prepare() picks.
+enum class KernelSet { Auto, Avx512, Avx2, Portable };
+KernelSet& kernelOverride();
+bool kernelSetAvailable(KernelSet set);
+} // namespace true_peak_detail
+
 namespace {
 
 using test::dbOf;
@@ -232,6 +241,60 @@ TEST(TruePeak, BlockSizeInvariant) {
             for (FrameCount block : {1, 7, 64, 300})
                 EXPECT_EQ(detect(noise, design, block, exactAbove), reference)
                     << "block " << block << " exactAbove " << exactAbove;
+        }
+}
+
+/// Sets the kernel override for one scope (prepare() reads it), then restores Auto.
+struct KernelSetScope {
+    explicit KernelSetScope(true_peak_detail::KernelSet set) { true_peak_detail::kernelOverride() = set; }
+    ~KernelSetScope() { true_peak_detail::kernelOverride() = true_peak_detail::KernelSet::Auto; }
+    KernelSetScope(const KernelSetScope&) = delete;
+    KernelSetScope& operator=(const KernelSetScope&) = delete;
+};
+
+TEST(TruePeak, KernelSetsAgreeAndAreEachBlockSizeInvariant) {
+    // Every kernel set this CPU runs (AVX-512, AVX2+FMA, portable), forced in turn. Each must be
+    // bit-exact across block sizes (its per-frame operation sequence is fixed), fast path
+    // included. Across sets only the rounding differs (FMA vs multiply-then-add, the end phase's
+    // summation order): <= ~22 rounded terms of <= 2 L1 max|x| each, ~2.6e-6 of the window's
+    // scale, which on dense noise is the frame's own scale: 1e-5 relative holds with margin,
+    // while a wrong tap or alignment errs by >= 1e-3.
+    using true_peak_detail::KernelSet;
+    auto noise = test::toFloat(test::whiteNoise(6000, 0.9, 11));
+    for (size_t i = 2000; i < 2100; ++i)
+        noise[i] = 0.0f;
+    std::vector<KernelSet> sets;
+    for (KernelSet set : {KernelSet::Avx512, KernelSet::Avx2, KernelSet::Portable})
+        if (true_peak_detail::kernelSetAvailable(set))
+            sets.push_back(set);
+    ASSERT_FALSE(sets.empty());
+    std::printf("kernel sets available: %zu (AVX-512 %d, AVX2 %d)\n", sets.size(),
+                true_peak_detail::kernelSetAvailable(KernelSet::Avx512) ? 1 : 0,
+                true_peak_detail::kernelSetAvailable(KernelSet::Avx2) ? 1 : 0);
+    for (auto design : {TruePeakDesign::Accurate8x, TruePeakDesign::Ebur128Style4x, TruePeakDesign::Wideband8x,
+                        TruePeakDesign::Strict})
+        for (float exactAbove : {0.0f, 0.6f}) {
+            std::vector<std::vector<float>> perSet;
+            for (KernelSet set : sets) {
+                const KernelSetScope scope(set);
+                const auto reference = detect(noise, design, 4096, exactAbove);
+                for (FrameCount block : {1, 7, 64, 300})
+                    EXPECT_EQ(detect(noise, design, block, exactAbove), reference)
+                        << "set " << static_cast<int>(set) << " design " << static_cast<int>(design)
+                        << " block " << block << " exactAbove " << exactAbove;
+                perSet.push_back(reference);
+            }
+            for (size_t k = 1; k < perSet.size(); ++k)
+                for (size_t i = 0; i < noise.size(); ++i) {
+                    const double a = static_cast<double>(perSet[0][i]);
+                    const double b = static_cast<double>(perSet[k][i]);
+                    // Silent stretch: both exactly 0 where the whole window is silent.
+                    const double rel = a == b ? 0.0 : std::abs(a - b) / std::max(std::abs(a), std::abs(b));
+                    ASSERT_LE(rel, 1e-5) << "set " << static_cast<int>(sets[k]) << " vs "
+                                         << static_cast<int>(sets[0]) << " design " << static_cast<int>(design)
+                                         << " exactAbove " << exactAbove << " frame " << i << ": " << b
+                                         << " vs " << a;
+                }
         }
 }
 
