@@ -85,15 +85,6 @@ struct Spools {
     std::vector<BandStats> multibandStats; ///< empty when the multiband stage was off
 };
 
-Result<std::unique_ptr<AudioSource>> openSource(const std::string& path, std::optional<int> rate) {
-    auto src = openAudioFile(path);
-    if (!src)
-        return src.error();
-    if (rate && *rate != src.value()->info().sampleRate)
-        return makeResamplingSource(std::move(src).value(), *rate);
-    return src;
-}
-
 /// Reads `src` to its end in blocks of `buf`'s size, calling `fn(AudioView) -> Status` on each.
 template <typename Fn> Status forEachBlock(AudioSource& src, AudioBuffer& buf, Fn&& fn) {
     for (;;) {
@@ -651,13 +642,12 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
             return makeError(ErrorCode::InvalidArgument,
                              "the output path is the input file; choose another output path");
     }
-    auto inputInfo = openAudioFile(req.inputPath);
-    if (!inputInfo)
-        return inputInfo.error();
+    auto source = openAudioFile(req.inputPath);
+    if (!source)
+        return source.error();
     std::optional<int> rate = req.sampleRate;
     std::vector<Decision> ioDecisions;
-    const int inRate = (*inputInfo)->info().sampleRate;
-    inputInfo.value().reset();
+    const int inRate = (*source)->info().sampleRate;
     if (*format == OutputFormat::Mp3 && !isMp3Rate(rate.value_or(inRate))) {
         const int want = rate.value_or(inRate) % 11025 == 0 ? 44100 : 48000;
         ioDecisions.push_back({"output.sample_rate_hz", want,
@@ -665,9 +655,11 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
                                "libsoxr (very high quality)"});
         rate = want;
     }
-    auto source = openSource(req.inputPath, rate);
-    if (!source)
-        return source.error();
+    if (rate && *rate != inRate) {
+        source = makeResamplingSource(std::move(source).value(), *rate);
+        if (!source)
+            return source.error();
+    }
     const AudioFileInfo info = (*source)->info();
     AudioSource& src = **source;
 
