@@ -67,10 +67,6 @@ void deinterleave(const float* in, AudioView v) {
             v.channel(c)[i] = in[i * v.numChannels + c];
 }
 
-/// The hop length the loudness meter uses (100 ms).
-FrameCount hopFrames(double sampleRate) {
-    return std::max<FrameCount>(1, static_cast<FrameCount>(std::llround(0.1 * sampleRate)));
-}
 
 /// Spools made by the processing pass. Record i of `peaks` is the linked Strict sidechain of
 /// audio frame i; `kPower` holds K-weighted channel power delayed by the limiter's lookahead
@@ -190,7 +186,7 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
     std::vector<float> linked(static_cast<size_t>(kBlockFrames));
     std::vector<float> power(static_cast<size_t>(std::max(kBlockFrames, lookahead)), 0.0f);
     std::vector<double> hopEnergies;
-    const FrameCount hop = hopFrames(fs);
+    const FrameCount hop = LoudnessMeter::hopFramesFor(fs);
     double hopSum = 0.0;
     FrameCount hopFill = 0;
 
@@ -285,7 +281,7 @@ Result<double> proxyLoudness(Spools& spools, double fs, const LimiterParams& lim
     if (auto s = spools.kPower.rewind(); !s)
         return s.error();
     std::vector<float> gain(static_cast<size_t>(kBlockFrames));
-    const FrameCount hop = hopFrames(fs);
+    const FrameCount hop = LoudnessMeter::hopFramesFor(fs);
     std::vector<double> hops;
     hops.reserve(static_cast<size_t>(spools.frames / hop + 1));
     double sum = 0.0;
@@ -476,8 +472,7 @@ Result<std::pair<Analysis, double>> measureFile(const std::string& path) {
     return meter.finish();
 }
 
-Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, const ChainParams& params,
-                                double gainDb, const LimiterParams& limiterParams,
+Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, double gainDb, const LimiterParams& limiterParams,
                                 const WriterOptions& wopt, const std::string& tempPath,
                                 std::uint64_t seed, const ProgressFn& progress, double from, double to) {
     const double fs = info.sampleRate;
@@ -504,7 +499,6 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, const
     AudioBuffer buf(nch, kBlockFrames);
     FrameCount read = 0, written = 0, toDrop = delay;
     const FrameCount total = spools.frames;
-    (void)params;
 
     while (written < total) {
         // Audio frames past the end are zeros; the peaks spool already holds their zeros.
@@ -719,7 +713,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
         const auto tRender = Clock::now();
         proxyTime += tRender - tLoop;
         // Most masters need one render; a correction render runs the bar's last stretch again.
-        auto r = renderPass(*spools, info, params, drive, limiterParams, wopt, temp.path, req.ditherSeed,
+        auto r = renderPass(*spools, info, drive, limiterParams, wopt, temp.path, req.ditherSeed,
                             progress, 0.6, 0.99);
         if (!r)
             return r.error();
