@@ -12,12 +12,21 @@ PACKAGES=(
   libmpg123-dev
   # CLI
   libcli11-dev
+  # service: HTTP (Boost.Beast 1.81), SQLite, libsodium (Argon2id, HMAC, random)
+  libboost1.81-dev libsqlite3-dev libsodium-dev
+  # browser tests drive Debian's Chromium (no prebuilt browser downloads)
+  chromium
   # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,
   # ffmpeg (ebur128/loudnorm peers), sox
   libgtest-dev libgmock-dev libbenchmark-dev libebur128-dev ffmpeg sox time util-linux
 )
 
 missing=()
+# Node.js + npm build the web app; the machine's own Node.js is used when present (a
+# NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

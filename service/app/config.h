@@ -1,0 +1,45 @@
+#pragma once
+/// Every service setting in one place. Sources, later overriding earlier: built-in defaults,
+/// a JSON config file (--config FILE), environment variables QUACK_<UPPER_SNAKE_NAME>
+/// (e.g. QUACK_PORT, QUACK_DATA_DIR, QUACK_MASTER_RETENTION_SECONDS), then command-line flags.
+#include "service/domain/errors.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace quack::service {
+
+/// Retention rules (privacy policy sections 3 and 8), configurable here and nowhere else.
+struct RetentionPolicy {
+    std::int64_t unusedUploadSeconds = 24 * 3600;   ///< an upload never used by a job
+    std::int64_t masterSeconds = 7 * 24 * 3600;     ///< download window of a finished master
+    std::int64_t uploadUrlSeconds = 15 * 60;        ///< validity of a signed PUT URL
+    std::int64_t downloadUrlSeconds = 15 * 60;      ///< validity of one signed GET URL (capped by masterSeconds)
+    std::int64_t sweepIntervalSeconds = 60;         ///< how often the sweeper runs
+};
+
+struct ServiceConfig {
+    std::string bindAddress = "127.0.0.1";
+    int port = 8080;
+    std::string dataDir = "./data";           ///< SQLite file, blobs/, scratch/, secret key
+    std::string publicBaseUrl;                ///< e.g. https://quack.example; empty: from Host
+    std::vector<std::string> allowedOrigins;  ///< CSRF allow-list; empty: same origin as Host
+    std::string webRoot;                      ///< built web assets; empty: <exe>/../share/web or web/dist
+    bool secureCookies = false;               ///< set Secure on cookies (behind TLS)
+    int workers = 1;                          ///< in-process workers for `serve` (0 = none)
+    std::int64_t maxUploadBytes = 2LL << 30;  ///< 2 GiB: about 3 h of 24-bit 48 kHz stereo WAV
+    std::int64_t leaseSeconds = 60;           ///< job lease; heartbeats every leaseSeconds/4
+    int maxAttempts = 3;
+    std::int64_t sessionSeconds = 30LL * 24 * 3600; ///< absolute session lifetime
+    std::int64_t sessionIdleSeconds = 7LL * 24 * 3600;
+    int loginAttemptsPerWindow = 5;           ///< per email and per client address
+    std::int64_t loginWindowSeconds = 60;
+    RetentionPolicy retention;
+};
+
+/// Reads defaults <- file (if path non-empty) <- environment. InvalidArgument-style errors
+/// (validation_failed) name the offending key.
+ApiResult<ServiceConfig> loadConfig(const std::string& path);
+
+} // namespace quack::service

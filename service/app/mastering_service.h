@@ -1,0 +1,137 @@
+#pragma once
+/// The use cases of the mastering service, beside (not inside) the HTTP handlers: each is a
+/// plain function of its inputs and the ports, unit-tested without HTTP (userver style).
+/// Thread-safe: HTTP handlers call it from many threads.
+#include "service/app/config.h"
+#include "service/app/ports.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace quack::service {
+
+/// Who is calling: resolved from the session cookie by the HTTP layer via authenticate().
+struct Caller {
+    std::string userId;
+    std::string sessionTokenHash;
+};
+
+struct RegisterRequest {
+    std::string email;
+    std::string password; ///< 10..128 bytes
+    std::string name;     ///< 1..100 bytes, trimmed
+};
+
+struct LoginRequest {
+    std::string email;
+    std::string password;
+    std::string clientAddress; ///< for rate limiting only; never stored in full
+};
+
+/// A new session: the raw token goes into the cookie once and is never stored.
+struct NewSession {
+    std::string token;      ///< 256-bit random, base64url
+    UnixSeconds expiresAt = 0;
+    UserProfile user;
+};
+
+struct CreateUploadRequest {
+    std::string filename;
+    std::int64_t size = 0;
+    std::string contentType; ///< audio/wav, audio/x-wav, audio/flac, audio/mpeg, audio/aiff, audio/ogg, ...
+};
+
+struct CreateUploadResponse {
+    std::string uploadId;
+    SignedUrl url;
+};
+
+struct CreateJobRequest {
+    std::string uploadId;
+    JobSettings settings;
+};
+
+/// The API view of a job (GET /api/v1/jobs/{id}); toJson gives the documented JSON.
+struct JobView {
+    Job job;
+    std::optional<SignedUrl> download;  ///< when done and not expired
+    // No URL for the original: it is deleted when the job finishes (policy section 3). The web
+    // app plays the user's own local copy for the loudness-matched A/B.
+};
+nlohmann::json toJson(const JobView& view);
+nlohmann::json toJson(const UserProfile& profile);
+/// JobSettings from the API's JSON body fields (preset | target_lufs + ceiling_dbtp, style,
+/// intensity, format), validated against the engine (unknown_preset, validation_failed).
+ApiResult<JobSettings> parseJobSettings(const nlohmann::json& body);
+
+class MasteringService {
+  public:
+    MasteringService(ServiceConfig config, std::shared_ptr<Database> db,
+                     std::shared_ptr<BlobStore> blobs, std::shared_ptr<Clock> clock);
+
+    // accounts
+    ApiResult<UserProfile> registerUser(const RegisterRequest& request);
+    ApiResult<NewSession> login(const LoginRequest& request);
+    void logout(const Caller& caller);
+    /// The caller behind a session token (cookie value); Unauthenticated if none/expired.
+    ApiResult<Caller> authenticate(const std::string& sessionToken);
+    ApiResult<UserProfile> me(const Caller& caller);
+
+    // uploads and jobs; every lookup checks ownership: another user's id is NotFound
+    ApiResult<CreateUploadResponse> createUpload(const Caller& caller, const CreateUploadRequest& request);
+    ApiResult<JobView> createJob(const Caller& caller, const CreateJobRequest& request);
+    ApiResult<JobView> getJob(const Caller& caller, const std::string& jobId);
+    ApiResult<std::vector<JobView>> listJobs(const Caller& caller);
+    /// Deletes the job's files now (original and master); the job shows `deleted`.
+    ApiResult<JobView> deleteJob(const Caller& caller, const std::string& jobId);
+
+    const ServiceConfig& config() const { return config_; }
+    Clock& clock() { return *clock_; }
+
+  private:
+    ServiceConfig config_;
+    std::shared_ptr<Database> db_;
+    std::shared_ptr<BlobStore> blobs_;
+    std::shared_ptr<Clock> clock_;
+    // login rate limiter state etc. live in the .cpp (pimpl) as the implementer sees fit
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
+/// One worker: leases jobs, runs the engine with heartbeats and progress, stores the master,
+/// deletes the original, completes the job. Many may run, in one process or many.
+class Worker {
+  public:
+    Worker(ServiceConfig config, std::shared_ptr<Database> db, std::shared_ptr<BlobStore> blobs,
+           std::shared_ptr<Clock> clock, std::string workerId);
+    /// Processes at most one job; returns true if it did one.
+    bool runOnce();
+    /// Loops until stop() (polling every pollMs when idle).
+    void run(int pollMs = 200);
+    void stop();
+
+  private:
+    ServiceConfig config_;
+    std::shared_ptr<Database> db_;
+    std::shared_ptr<BlobStore> blobs_;
+    std::shared_ptr<Clock> clock_;
+    std::string workerId_;
+    std::atomic<bool> stopping_{false};
+};
+
+/// The retention sweeper: deletes unused uploads after 24 h, originals of finished jobs, expired
+/// masters (job -> expired), stale sessions; re-queues jobs whose lease expired. Records each
+/// deletion as a RetentionEvent.
+struct SweepReport {
+    int uploadsDeleted = 0;
+    int mastersExpired = 0;
+    int leasesRecovered = 0;
+};
+SweepReport sweepOnce(Database& db, BlobStore& blobs, const Clock& clock, const ServiceConfig& config);
+
+} // namespace quack::service
