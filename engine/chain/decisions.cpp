@@ -325,4 +325,24 @@ ChainParams decide(const Analysis& in, const InputFacts& facts, const Intent& in
     return p;
 }
 
+void applyEqOverride(ChainParams& params, const TonalCurve& curve, const std::string& reason) {
+    if (params.silent || params.gainOnly)
+        return;
+    double maxAbs = 0.0;
+    for (double g : curve.gainDb)
+        maxAbs = std::max(maxAbs, std::abs(g));
+    params.eqCurve = curve;
+    params.eqActive = maxAbs >= 0.25;
+    nlohmann::json points = nlohmann::json::array();
+    for (size_t i = 0; i < curve.centerHz.size(); ++i)
+        points.push_back({{"hz", curve.centerHz[i]}, {"gain_db", std::round(curve.gainDb[i] * 100.0) / 100.0}});
+    for (Decision& d : params.decisions)
+        if (d.name == "eq.curve") {
+            d.value = points;
+            d.reason = reason;
+            return;
+        }
+    params.decisions.push_back({"eq.curve", points, reason});
+}
+
 } // namespace quack

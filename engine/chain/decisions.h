@@ -67,4 +67,9 @@ struct ChainParams {
 ChainParams decide(const Analysis& input, const InputFacts& facts, const Intent& intent,
                    const TargetBalance& balance);
 
+/// Replaces the tonal EQ decided for one track by a curve decided elsewhere (album mode's
+/// shared direction), keeping every other decision; the "eq.curve" decision carries `reason`.
+/// A silent or gain-only track stays as it is.
+void applyEqOverride(ChainParams& params, const TonalCurve& curve, const std::string& reason);
+
 } // namespace quack

@@ -672,6 +672,8 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
     MasterOutcome outcome;
     outcome.before = std::move(before).value();
     outcome.params = decide(outcome.before, InputFacts{info.lossy}, req.intent, defaultTargetBalance());
+    if (req.eqOverride)
+        applyEqOverride(outcome.params, *req.eqOverride, req.eqOverrideReason);
     ChainParams& params = outcome.params;
     for (auto& d : ioDecisions)
         params.decisions.push_back(d);

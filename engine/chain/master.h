@@ -30,6 +30,10 @@ struct MasterRequest {
     std::optional<OutputFormat> format; ///< default: from the output path's extension
     std::optional<int> sampleRate;      ///< convert to this rate (libsoxr); default: keep
     std::uint64_t ditherSeed = kDefaultDitherSeed;
+    /// Album mode: this EQ curve instead of one decided from this track alone (the album's
+    /// shared tonal direction), with the reason for the report.
+    std::optional<TonalCurve> eqOverride;
+    std::string eqOverrideReason;
 };
 
 /// What one render measured.
