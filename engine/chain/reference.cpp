@@ -236,4 +236,95 @@ double spectralDeviationDb(const Spectrum& a, const Spectrum& b, double loHz, do
     return std::sqrt(sum / static_cast<double>(diff.size()));
 }
 
+namespace {
+
+class MatchedSource final : public AudioSource {
+  public:
+    MatchedSource(AudioSource& inner, const MatchCurves& curves) : inner_(inner) {
+        eq_.prepare(inner.info().sampleRate, inner.info().channels, curves);
+        buf_.resize(inner.info().channels, kChunk);
+        rewindState();
+    }
+    const AudioFileInfo& info() const override { return inner_.info(); }
+    Result<FrameCount> read(AudioView block) override {
+        FrameCount produced = 0;
+        while (produced < block.numFrames && !finished_) {
+            if (avail_ == 0) {
+                if (auto s = refill(); !s)
+                    return s.error();
+                if (avail_ == 0)
+                    break;
+            }
+            const FrameCount n = std::min(avail_, block.numFrames - produced);
+            for (ChannelCount c = 0; c < block.numChannels; ++c)
+                std::copy_n(buf_.channel(c) + offset_, n, block.channel(c) + produced);
+            offset_ += n;
+            avail_ -= n;
+            produced += n;
+        }
+        return produced;
+    }
+    Status rewind() override {
+        if (auto s = inner_.rewind(); !s)
+            return s;
+        eq_.reset();
+        rewindState();
+        return Status::success();
+    }
+
+  private:
+    static constexpr FrameCount kChunk = 4096;
+
+    void rewindState() {
+        toDrop_ = eq_.latencyFrames();
+        flushLeft_ = eq_.latencyFrames();
+        innerDone_ = false;
+        finished_ = false;
+        avail_ = offset_ = 0;
+    }
+    /// Reads (or flushes) one chunk through the EQ and drops the latency at the start.
+    Status refill() {
+        for (;;) {
+            FrameCount n = 0;
+            if (!innerDone_) {
+                auto r = inner_.read(buf_.view());
+                if (!r)
+                    return r.error();
+                n = *r;
+                if (n == 0)
+                    innerDone_ = true;
+            }
+            if (innerDone_) {
+                if (flushLeft_ == 0) {
+                    finished_ = true;
+                    return Status::success();
+                }
+                n = std::min(flushLeft_, kChunk);
+                for (ChannelCount c = 0; c < buf_.numChannels(); ++c)
+                    std::fill_n(buf_.channel(c), n, 0.0f);
+                flushLeft_ -= n;
+            }
+            eq_.process(buf_.view(n));
+            const FrameCount drop = std::min(toDrop_, n);
+            toDrop_ -= drop;
+            offset_ = drop;
+            avail_ = n - drop;
+            if (avail_ > 0)
+                return Status::success();
+        }
+    }
+
+    AudioSource& inner_;
+    MatchEq eq_;
+    AudioBuffer buf_;
+    FrameCount toDrop_ = 0, flushLeft_ = 0, avail_ = 0, offset_ = 0;
+    bool innerDone_ = false, finished_ = false;
+};
+
+} // namespace
+
+std::unique_ptr<AudioSource> makeMatchedSource(AudioSource& inner, const MatchCurves& curves) {
+    return std::make_unique<MatchedSource>(inner, curves);
+}
+
 } // namespace quack

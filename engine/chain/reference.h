@@ -5,6 +5,9 @@
 #include "engine/analysis/analyzer.h"
 #include "engine/chain/decisions.h"
 #include "engine/dsp/match_eq.h"
+#include "engine/io/audio_source.h"
+
+#include <memory>
 
 #include <optional>
 #include <string_view>
@@ -60,5 +63,15 @@ int refineMatch(ReferenceMatch& match, const Analysis& output, const Analysis& r
 /// prints. Bands empty in either, and bands listed in excludeHz, are skipped.
 double spectralDeviationDb(const Spectrum& a, const Spectrum& b, double loHz = 40.0,
                            double hiHz = 16000.0, const std::vector<double>& excludeHz = {});
+
+} // namespace quack
+
+namespace quack {
+
+/// A source that runs another through a MatchEq, time-aligned: the EQ's latency is dropped at
+/// the start and flushed with zeros at the end, so frame i out is frame i in, filtered, and
+/// the frame count is unchanged. rewind() rewinds the inner source and clears the EQ.
+/// The inner source must outlive this one.
+std::unique_ptr<AudioSource> makeMatchedSource(AudioSource& inner, const MatchCurves& curves);
 
 } // namespace quack

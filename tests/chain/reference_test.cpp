@@ -168,6 +168,71 @@ TEST(ReferenceMatch, ParsesMatchList) {
     EXPECT_FALSE(parseMatchList("eq", std::nan("")).ok());
 }
 
+/// An in-memory source for the aligned-source test.
+class BufferSource final : public AudioSource {
+  public:
+    BufferSource(const AudioBuffer& b, int rate) : buf_(b) {
+        info_.sampleRate = rate;
+        info_.channels = b.numChannels();
+        info_.frames = b.numFrames();
+    }
+    const AudioFileInfo& info() const override { return info_; }
+    Result<FrameCount> read(AudioView block) override {
+        const FrameCount n = std::min(block.numFrames, buf_.numFrames() - pos_);
+        for (ChannelCount c = 0; c < block.numChannels; ++c)
+            std::copy_n(buf_.channel(c) + pos_, n, block.channel(c));
+        pos_ += n;
+        return n;
+    }
+    Status rewind() override {
+        pos_ = 0;
+        return Status::success();
+    }
+
+  private:
+    const AudioBuffer& buf_;
+    AudioFileInfo info_;
+    FrameCount pos_ = 0;
+};
+
+AudioBuffer readAll(AudioSource& s, FrameCount blockFrames) {
+    AudioBuffer out(s.info().channels, s.info().frames + 10);
+    AudioBuffer block(s.info().channels, blockFrames);
+    FrameCount pos = 0;
+    for (;;) {
+        auto n = s.read(block.view());
+        EXPECT_TRUE(n.ok());
+        if (!n.ok() || *n == 0)
+            break;
+        EXPECT_LE(pos + *n, out.numFrames());
+        for (ChannelCount c = 0; c < s.info().channels; ++c)
+            std::copy_n(block.channel(c), *n, out.channel(c) + pos);
+        pos += *n;
+    }
+    EXPECT_EQ(pos, s.info().frames);
+    return out;
+}
+
+TEST(MatchedSource, IsTimeAlignedAndKeepsTheLength) {
+    // A flat curve must give back the input itself (no shift, same length), whatever the
+    // block size and also for inputs shorter than the EQ's latency.
+    for (FrameCount frames : {FrameCount{100000}, FrameCount{3000}}) {
+        const AudioBuffer in = test::musicLike(44100, static_cast<double>(frames) / 44100.0, 2);
+        BufferSource src(in, 44100);
+        auto matched = makeMatchedSource(src, MatchCurves{{100.0, 1000.0}, {0.0, 0.0}, {0.0, 0.0}});
+        for (FrameCount bs : {FrameCount{4096}, FrameCount{7}}) {
+            ASSERT_TRUE(matched->rewind().ok());
+            const AudioBuffer out = readAll(*matched, bs);
+            double worst = 0.0;
+            for (ChannelCount c = 0; c < 2; ++c)
+                for (FrameCount i = 0; i < in.numFrames(); ++i)
+                    worst = std::max(worst, std::abs(double(out.channel(c)[i]) - double(in.channel(c)[i])));
+            // Float rounding of the FFT convolution (see MatchEq's flat-curve test).
+            EXPECT_LT(worst, 1e-5) << frames << " " << bs;
+        }
+    }
+}
+
 /// Decodes a whole file into memory (test helper; the files here are a few minutes).
 AudioBuffer decodeAll(const std::string& path, double& rate) {
     auto d = test::readAudio(path);
