@@ -9,7 +9,7 @@ RUNS=${2:-5}
 PART=${3:-all}
 want() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
 here="$(cd "$(dirname "$0")/.." && pwd)"
-Q="$here/build/release/bin/quacktracks"
+Q="${QUACK_BIN:-$here/build/release/bin/quacktracks}" # QUACK_BIN: another build's binary
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ -x "$Q" ] || { echo "build first: make build" >&2; exit 1; }
@@ -18,21 +18,30 @@ trap 'rm -rf "$work"' EXIT
 sox "$CORPUS/long/long.wav" -b 24 "$work/three.wav" trim 0 180
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# time_cmd CMD... -> "seconds maxrss_kb" (GNU time), pinned to one core.
-time_cmd() { /usr/bin/time -f "%e %M" -o "$work/t" taskset -c 0 "$@" >/dev/null 2>&1; cat "$work/t"; }
+# time_cmd CMD... -> "seconds maxrss_kb cpu_seconds" (GNU time; cpu = user + system), pinned
+# to one core. On a shared machine the CPU time is the steadier figure.
+time_cmd() {
+  /usr/bin/time -f "%e %M %U %S" -o "$work/t" taskset -c 0 "$@" >/dev/null 2>&1
+  awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}' "$work/t"
+}
 
 if want speed; then
 echo "== Speed: 3-minute 44.1 kHz stereo WAV -> 24-bit WAV, -14 LUFS, one core, median of $RUNS =="
-: > "$work/ours"; : > "$work/ffm"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+: > "$work/ours"; : > "$work/ffm"; : > "$work/ours_cpu"; : > "$work/ffm_cpu"
 for _ in $(seq "$RUNS"); do
-  time_cmd "$Q" master "$work/three.wav" -o "$work/ours.wav" --preset streaming --quiet | awk '{print $1}' >> "$work/ours"
+  time_cmd "$Q" master "$work/three.wav" -o "$work/ours.wav" --preset streaming --quiet > "$work/r"
+  awk '{print $1}' "$work/r" >> "$work/ours"; awk '{print $3}' "$work/r" >> "$work/ours_cpu"
   time_cmd ffmpeg -nostdin -v error -y -threads 1 -i "$work/three.wav" -af loudnorm=I=-14:TP=-1:LRA=20 \
-    -ar 44100 -c:a pcm_s24le "$work/ffm.wav" | awk '{print $1}' >> "$work/ffm"
+    -ar 44100 -c:a pcm_s24le "$work/ffm.wav" > "$work/r"
+  awk '{print $1}' "$work/r" >> "$work/ffm"; awk '{print $3}' "$work/r" >> "$work/ffm_cpu"
 done
 ours=$(median < "$work/ours"); ffm=$(median < "$work/ffm")
-echo "quacktracks master: ${ours} s  ($(awk -v t="$ours" 'BEGIN{printf "%.0f", 180/t}')x real time)"
-echo "ffmpeg loudnorm:    ${ffm} s  ($(awk -v t="$ffm" 'BEGIN{printf "%.0f", 180/t}')x real time)"
-echo "ratio (loudnorm / quacktracks): $(awk -v a="$ffm" -v b="$ours" 'BEGIN{printf "%.1f", a/b}')x"
+oc=$(median < "$work/ours_cpu"); fc=$(median < "$work/ffm_cpu")
+echo "quacktracks master: ${ours} s wall, ${oc} s CPU  ($(awk -v t="$ours" 'BEGIN{printf "%.0f", 180/t}')x real time)"
+echo "ffmpeg loudnorm:    ${ffm} s wall, ${fc} s CPU  ($(awk -v t="$ffm" 'BEGIN{printf "%.0f", 180/t}')x real time)"
+echo "ratio (loudnorm / quacktracks): $(awk -v a="$ffm" -v b="$ours" 'BEGIN{printf "%.1f", a/b}')x wall, $(awk -v a="$fc" -v b="$oc" 'BEGIN{printf "%.1f", a/b}')x CPU"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
 if want memory; then

@@ -10,6 +10,8 @@ PACKAGES=(
   libsndfile1-dev libsoxr-dev libfftw3-dev nlohmann-json3-dev
   # MP3 decoding driven directly (quiet mode); libsndfile1-dev pulls it in on Debian 12 anyway
   libmpg123-dev
+  # AAC in MP4 (encode and decode) through FFmpeg; metadata tags through TagLib
+  libavcodec-dev libavformat-dev libavutil-dev libtag1-dev
   # CLI
   libcli11-dev
   # service: HTTP (Boost.Beast 1.81), SQLite, libsodium (Argon2id, HMAC, random)

@@ -146,7 +146,7 @@ ChainParams decide(const Analysis& in, const InputFacts& facts, const Intent& in
 
     // --- Already finished at this target? Then do no harm. -----------------------------
     const double loudnessError = intent.targetLufs - in.integratedLufs;
-    if (std::abs(loudnessError) <= 0.5 && in.truePeakDbtp <= intent.ceilingDbtp &&
+    if (!facts.reshaping && std::abs(loudnessError) <= 0.5 && in.truePeakDbtp <= intent.ceilingDbtp &&
         in.clipping.clipRuns == 0) {
         p.gainOnly = true;
         decideNote("mode", "gain_only",

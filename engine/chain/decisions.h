@@ -47,6 +47,8 @@ struct Warning {
 /// Facts about the input that are not in the Analysis.
 struct InputFacts {
     bool lossy = false;   ///< decoded from MP3/Vorbis/Opus
+    /// Reference mode reshapes the mix, so it is never "already finished" (no gain-only mode).
+    bool reshaping = false;
 };
 
 struct ChainParams {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace quack {
@@ -93,6 +94,7 @@ Result<Intent> makeIntent(std::string_view preset, std::optional<double> targetL
         intent.targetLufs = *targetLufs;
     if (ceilingDbtp)
         intent.ceilingDbtp = *ceilingDbtp;
+    intent.ceilingGiven = ceilingDbtp.has_value();
 
     if (!std::isfinite(intent.targetLufs) || intent.targetLufs < kMinTargetLufs ||
         intent.targetLufs > kMaxTargetLufs)
@@ -118,6 +120,39 @@ Result<Intent> makeIntent(std::string_view preset, std::optional<double> targetL
         return i.error();
     intent.intensity = *i;
     return intent;
+}
+
+Result<CeilingChoice> chooseCeiling(const Intent& intent, bool lossyOutput,
+                                    std::string_view formatName) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.1f", intent.ceilingDbtp);
+    CeilingChoice choice{intent.ceilingDbtp, {}};
+    if (intent.ceilingGiven) {
+        choice.reason = std::string(value) + " dBTP as given";
+        if (lossyOutput && intent.ceilingDbtp > kLossyDefaultCeilingDbtp)
+            choice.reason += " (above the -1 dBTP usually kept for lossy formats; the decoded " +
+                             std::string(formatName) + " file is verified against it)";
+        return choice;
+    }
+    const std::string source =
+        intent.presetName == "custom" ? "the default" : "the " + intent.presetName + " preset's";
+    if (!lossyOutput || intent.ceilingDbtp <= kLossyDefaultCeilingDbtp) {
+        choice.reason = std::string(value) + " dBTP, " + source + " ceiling" +
+                        (lossyOutput ? "; the decoded " + std::string(formatName) +
+                                           " file is verified against it"
+                                     : "");
+        return choice;
+    }
+    choice.ceilingDbtp = kLossyDefaultCeilingDbtp;
+    if (choice.ceilingDbtp - intent.targetLufs < 4.0)
+        return makeError(ErrorCode::InvalidArgument,
+                         "a lossy output needs a ceiling of -1 dBTP or lower and the target at "
+                         "least 4 dB below it; lower the target or set --ceiling-dbtp");
+    choice.reason = "-1.0 dBTP instead of " + source + " " + value + ": " + std::string(formatName) +
+                    " is lossy, and decoding (and the platforms' own transcoding) rebuilds peaks "
+                    "above the encoded level, so lossy outputs keep at least 1 dB of headroom "
+                    "unless a ceiling is given";
+    return choice;
 }
 
 } // namespace quack

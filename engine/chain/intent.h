@@ -36,6 +36,7 @@ struct Intent {
     double ceilingDbtp = -1.0;
     Style style = Style::Balanced;
     Intensity intensity = Intensity::Medium;
+    bool ceilingGiven = false;            ///< the user set the ceiling (not the preset)
 };
 
 /// Loudness targets the engine accepts, LUFS, and ceilings, dBTP.
@@ -49,5 +50,25 @@ inline constexpr double kMaxCeilingDbtp = 0.0;
 Result<Intent> makeIntent(std::string_view preset, std::optional<double> targetLufs,
                           std::optional<double> ceilingDbtp, std::string_view style,
                           std::string_view intensity);
+
+/// The highest ceiling a lossy output gets when the user did not choose one, dBTP. Lossy
+/// decoders reconstruct peaks above the encoded signal's (inter-sample overshoot plus the
+/// codec's own error), and platforms transcode uploads again; -1 dBTP is the headroom AES
+/// TD1004 and EBU R128 s2 recommend for lossy delivery.
+inline constexpr double kLossyDefaultCeilingDbtp = -1.0;
+
+/// The ceiling a master holds and why.
+struct CeilingChoice {
+    double ceilingDbtp = -1.0;
+    std::string reason;
+};
+
+/// Pure: the user's ceiling when they gave one (even above -1 dBTP for lossy output: their
+/// call, and the decoded file is still verified against it); otherwise the preset's, lowered
+/// to kLossyDefaultCeilingDbtp for a lossy format. `formatName` is for the reason text.
+/// Error: InvalidArgument when the lowered ceiling leaves less than the 4 dB makeIntent()
+/// requires above the target.
+Result<CeilingChoice> chooseCeiling(const Intent& intent, bool lossyOutput,
+                                    std::string_view formatName);
 
 } // namespace quack

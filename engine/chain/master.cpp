@@ -3,6 +3,7 @@
 #include "engine/analysis/loudness.h"
 #include "engine/analysis/true_peak.h"
 #include "engine/chain/spool.h"
+#include "engine/chain/trim.h"
 #include "engine/dsp/multiband.h"
 #include "engine/dsp/tonal_eq.h"
 #include "engine/io/dither.h"
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -75,6 +77,12 @@ struct Spools {
     FloatSpool audio;
     FloatSpool peaks;
     FloatSpool kPower;
+    /// The same two streams, coarse (see CoarseStream): record k of `coarsePeaks` is the max of
+    /// the sidechain over frames [kD, kD + D), of `coarsePower` the sum of the K-weighted power
+    /// of the same frames (not delayed), D = coarseFactor. Empty when coarseFactor is 1.
+    FloatSpool coarsePeaks;
+    FloatSpool coarsePower;
+    FrameCount coarseFactor = 1;
     FrameCount frames = 0;
     FrameCount lookahead = 0;
     double processedLufs = kSilenceLufs; ///< of the processed audio before the limiter
@@ -114,6 +122,13 @@ class SpoolSource final : public AudioSource {
     AudioFileInfo info_;
 };
 
+/// Whether a second decode of `info`'s file costs less than spooling its samples: uncompressed
+/// PCM (a conversion of bytes the page cache already holds).
+bool rewindsCheaply(const AudioFileInfo& info) {
+    return !info.lossy && (info.container == "wav" || info.container == "aiff") &&
+           (info.encoding.starts_with("pcm_") || info.encoding == "float" || info.encoding == "double");
+}
+
 Result<Analysis> analysePass(AudioSource& src, const ProgressFn& progress, double from, double to,
                              std::string_view stage, FloatSpool* keep = nullptr) {
     const AudioFileInfo& info = src.info();
@@ -137,6 +152,65 @@ Result<Analysis> analysePass(AudioSource& src, const ProgressFn& progress, doubl
         return status.error();
     return analyzer.finish();
 }
+
+/// The coarse proxy's decimation factor: the largest D <= kMaxCoarseFactor dividing the
+/// loudness hop, so coarse records tile the hops exactly (15 at 44.1 and 48 kHz, 16 at 96 kHz).
+/// 1 (no coarse stage) when no useful factor exists, e.g. at 11.025 kHz (hop 1103, a prime).
+FrameCount coarseFactorFor(double sampleRate) {
+    constexpr FrameCount kMaxCoarseFactor = 16, kMinCoarseFactor = 4;
+    const FrameCount hop = LoudnessMeter::hopFramesFor(sampleRate);
+    for (FrameCount d = kMaxCoarseFactor; d >= kMinCoarseFactor; --d)
+        if (hop % d == 0)
+            return d;
+    return 1;
+}
+
+/// Reduces a stream of per-frame values to one record per `factor` frames (max or sum), the
+/// last record covering what is left, and spools the records.
+class CoarseStream {
+  public:
+    enum class Op { Max, Sum };
+    CoarseStream(FrameCount factor, Op op) : factor_(factor), op_(op) {
+        records_.reserve(static_cast<size_t>(kBlockFrames));
+    }
+    void add(const float* v, FrameCount n) {
+        for (FrameCount i = 0; i < n;) {
+            const FrameCount run = std::min(n - i, factor_ - fill_);
+            double acc = acc_;
+            if (op_ == Op::Max)
+                for (FrameCount k = 0; k < run; ++k)
+                    acc = std::max(acc, static_cast<double>(v[i + k]));
+            else
+                for (FrameCount k = 0; k < run; ++k)
+                    acc += static_cast<double>(v[i + k]);
+            acc_ = acc;
+            fill_ += run;
+            i += run;
+            if (fill_ == factor_)
+                close();
+        }
+    }
+    /// Spools the finished records (and, at the end, the partial last one).
+    Status flush(FloatSpool& spool, bool atEnd) {
+        if (atEnd && fill_ > 0)
+            close();
+        auto s = spool.append(records_.data(), static_cast<FrameCount>(records_.size()));
+        records_.clear();
+        return s;
+    }
+
+  private:
+    void close() {
+        records_.push_back(static_cast<float>(acc_));
+        acc_ = 0.0;
+        fill_ = 0;
+    }
+    FrameCount factor_;
+    Op op_;
+    double acc_ = 0.0;
+    FrameCount fill_ = 0;
+    std::vector<float> records_;
+};
 
 /// Pass 2: clean-up, EQ, multiband -> spools (audio, sidechain peaks, K-weighted power).
 Result<Spools> processPass(AudioSource& src, const ChainParams& params, const ProgressFn& progress) {
@@ -173,12 +247,22 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
     auto audio = FloatSpool::create(nch);
     auto peaks = FloatSpool::create(1);
     auto kPower = FloatSpool::create(1);
+    auto coarsePeaks = FloatSpool::create(1);
+    auto coarsePower = FloatSpool::create(1);
     if (!audio)
         return audio.error();
     if (!peaks)
         return peaks.error();
     if (!kPower)
         return kPower.error();
+    if (!coarsePeaks)
+        return coarsePeaks.error();
+    if (!coarsePower)
+        return coarsePower.error();
+    const FrameCount coarseFactor = coarseFactorFor(fs);
+    const bool coarse = coarseFactor > 1;
+    CoarseStream coarsePeakStream(coarseFactor, CoarseStream::Op::Max);
+    CoarseStream coarsePowerStream(coarseFactor, CoarseStream::Op::Sum);
 
     AudioBuffer buf(nch, kBlockFrames);
     std::vector<float> records(static_cast<size_t>(kBlockFrames * nch));
@@ -210,6 +294,11 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
         }
         FrameCount skip = std::clamp<FrameCount>(detectorLatency - peaksOut, 0, block.numFrames);
         peaksOut += block.numFrames;
+        if (coarse) {
+            coarsePeakStream.add(linked.data() + skip, block.numFrames - skip);
+            if (auto s = coarsePeakStream.flush(*coarsePeaks, false); !s)
+                return s;
+        }
         return peaks->append(linked.data() + skip, block.numFrames - skip);
     };
 
@@ -220,11 +309,24 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
         if (useMultiband)
             multiband.process(block);
         kWeighted.process(block, zBlock.data());
-        for (FrameCount i = 0; i < n; ++i) {
-            const double z = zBlock[static_cast<size_t>(i)];
-            power[static_cast<size_t>(i)] = static_cast<float>(z);
-            hopSum += z;
-            if (++hopFill == hop) {
+        const double* z = zBlock.data();
+        for (FrameCount i = 0; i < n; ++i)
+            power[static_cast<size_t>(i)] = static_cast<float>(z[i]);
+        // Hop sums over runs that end at hop boundaries, in four interleaved partial sums (one
+        // chain of dependent additions through memory cost ~10 cycles a frame).
+        for (FrameCount i = 0; i < n;) {
+            const FrameCount run = std::min(n - i, hop - hopFill);
+            std::array<double, 4> part{};
+            FrameCount k = 0;
+            for (; k + 4 <= run; k += 4)
+                for (size_t l = 0; l < 4; ++l)
+                    part[l] += z[i + k + static_cast<FrameCount>(l)];
+            for (; k < run; ++k)
+                part[0] += z[i + k];
+            hopSum += (part[0] + part[1]) + (part[2] + part[3]);
+            hopFill += run;
+            i += run;
+            if (hopFill == hop) {
                 hopEnergies.push_back(hopSum / static_cast<double>(hop));
                 hopSum = 0.0;
                 hopFill = 0;
@@ -235,6 +337,11 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
             return s;
         if (auto s = kPower->append(power.data(), n); !s)
             return s;
+        if (coarse) {
+            coarsePowerStream.add(power.data(), n);
+            if (auto s = coarsePowerStream.flush(*coarsePower, false); !s)
+                return s;
+        }
         if (auto s = emitPeaks(block); !s)
             return s;
         framesIn += n;
@@ -251,6 +358,12 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
         if (auto s = emitPeaks(zeros.view(n)); !s)
             return s.error();
     }
+    if (coarse) {
+        if (auto s = coarsePeakStream.flush(*coarsePeaks, true); !s)
+            return s.error();
+        if (auto s = coarsePowerStream.flush(*coarsePower, true); !s)
+            return s.error();
+    }
     std::fill(power.begin(), power.end(), 0.0f);
     for (FrameCount left = lookahead; left > 0;) {
         const FrameCount n = std::min<FrameCount>(left, static_cast<FrameCount>(power.size()));
@@ -258,8 +371,16 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
             return s.error();
         left -= n;
     }
-    Spools spools{std::move(audio).value(), std::move(peaks).value(), std::move(kPower).value(), 0, 0,
-                  kSilenceLufs, {}};
+    Spools spools{std::move(audio).value(),
+                  std::move(peaks).value(),
+                  std::move(kPower).value(),
+                  std::move(coarsePeaks).value(),
+                  std::move(coarsePower).value(),
+                  coarseFactor,
+                  0,
+                  0,
+                  kSilenceLufs,
+                  {}};
     spools.frames = framesIn;
     spools.lookahead = lookahead;
     spools.processedLufs = gatedIntegratedLoudness(hopEnergies);
@@ -330,45 +451,164 @@ Result<double> proxyLoudness(Spools& spools, double fs, const LimiterParams& lim
     return gatedIntegratedLoudness(hops);
 }
 
+/// The proxy on the coarse spools: the same computation at 1/D of the rate (D =
+/// coarseFactor), a gain computer prepared for fs / D running on the max of each D frames'
+/// sidechain, applied to the sum of their K-weighted power. It over-limits a little (the max
+/// widens every peak to whole records) and is about D times cheaper than proxyLoudness(), so
+/// the drive is searched on it and only checked on the full proxy (solveDrive).
+Result<double> coarseProxyLoudness(Spools& spools, double fs, const LimiterParams& limiter, double gainDb) {
+    const FrameCount d = spools.coarseFactor;
+    LimiterGainComputer gc;
+    gc.prepare(fs / static_cast<double>(d), limiter);
+    const FrameCount latency = gc.latencyFrames();
+    const double g = dbToLin(gainDb);
+    if (auto s = spools.coarsePeaks.rewind(); !s)
+        return s.error();
+    if (auto s = spools.coarsePower.rewind(); !s)
+        return s.error();
+    const FrameCount hop = LoudnessMeter::hopFramesFor(fs) / d; // records per hop (d divides it)
+    const FrameCount records = spools.coarsePeaks.frames();
+    if (spools.coarsePower.frames() != records)
+        return makeError(ErrorCode::Internal, "coarse spool length mismatch");
+    std::vector<float> gain(static_cast<size_t>(kBlockFrames));
+    std::vector<float> zeros(static_cast<size_t>(kBlockFrames), 0.0f);
+    std::vector<float> z(static_cast<size_t>(kBlockFrames));
+    std::vector<double> hops;
+    hops.reserve(static_cast<size_t>(records / hop + 1));
+    double sum = 0.0;
+    FrameCount fill = 0;
+    // Output k of the gain computer is the gain of record k - latency; after the last record,
+    // `latency` zero peaks flush it.
+    for (FrameCount index = 0; index < records + latency;) {
+        const float* p = zeros.data();
+        FrameCount n = std::min(kBlockFrames, records + latency - index);
+        if (index < records) {
+            auto v = spools.coarsePeaks.next(std::min(n, records - index));
+            if (!v)
+                return v.error();
+            if (v->empty())
+                return makeError(ErrorCode::Internal, "coarse spool ended early");
+            p = v->data();
+            n = static_cast<FrameCount>(v->size());
+        }
+        gc.processScaled(p, g, gain.data(), n);
+        const FrameCount first = std::clamp<FrameCount>(latency - index, 0, n);
+        index += n;
+        auto got = spools.coarsePower.read(z.data(), n - first);
+        if (!got)
+            return got.error();
+        if (*got != n - first)
+            return makeError(ErrorCode::Internal, "coarse spool ended early");
+        for (FrameCount i = first; i < n; ++i) {
+            const auto e = static_cast<double>(gain[static_cast<size_t>(i)]);
+            sum += e * e * static_cast<double>(z[static_cast<size_t>(i - first)]);
+            if (++fill == hop) {
+                hops.push_back(sum * g * g / static_cast<double>(hop * d));
+                sum = 0.0;
+                fill = 0;
+            }
+        }
+    }
+    return gatedIntegratedLoudness(hops);
+}
+
 struct DriveSolution {
     double driveDb = 0.0;
-    double proxyLufs = 0.0; ///< the proxy loudness at driveDb
+    double proxyLufs = 0.0; ///< the full proxy loudness at driveDb (predicted: see solveDrive)
 };
 
-/// Finds the drive that makes the proxy loudness `target`. Loudness rises monotonically with
-/// drive, at most dB for dB (limiting only takes away), so a first step at slope 1 approaches
-/// from below; the secant of the last two points then converges in a few evaluations.
+/// Secant search for the drive at which `eval` reads `target` (within toleranceLu), from
+/// `x0` (whose reading is f0). Loudness rises monotonically with drive, at most dB for dB
+/// (limiting only takes away), so a first step at slope 1 approaches from below; the secant
+/// of the last two points then converges in a few evaluations. Returns the last point and its
+/// reading; `slope` carries the last secant slope in and out.
+template <typename Eval>
+Result<std::pair<double, double>> secantSolve(Eval&& eval, double target, double x0, double f0, double minX,
+                                              double maxX, double toleranceLu, int maxSteps, double& slope) {
+    double e0 = f0 - target;
+    for (int it = 0; it < maxSteps && std::abs(e0) >= toleranceLu; ++it) {
+        const double x1 = std::clamp(x0 - e0 / slope, minX, maxX);
+        if (x1 == x0)
+            break; // pinned at a bound
+        auto f1 = eval(x1);
+        if (!f1)
+            return f1.error();
+        const double e1 = *f1 - target;
+        slope = std::clamp((e1 - e0) / (x1 - x0), 0.02, 1.0);
+        x0 = x1;
+        e0 = e1;
+    }
+    return std::pair{x0, e0 + target};
+}
+
+/// Finds the drive that makes the proxy loudness `target`. The search runs on the coarse
+/// proxy; the full proxy is evaluated at its answer, and their difference there (the coarse
+/// proxy's bias, which changes slowly with the drive) shifts the coarse target for a second
+/// search. When that correction is small (kPredictLu) its result is returned with the full
+/// proxy's value predicted as `target` instead of measured: an error in the prediction is
+/// second order (the bias's change over a drive step of a few hundredths of a dB), and the
+/// render measures the truth anyway. Larger corrections are checked on the full proxy again.
+/// `iterations` counts full-proxy evaluations.
 Result<DriveSolution> solveDrive(Spools& spools, double fs, const LimiterParams& limiter, double target,
                                  double startDb, int* iterations) {
     // Well inside the render's acceptance (kLoudnessToleranceLu), so one render usually lands.
     constexpr double kToleranceLu = 0.01;
-    double x0 = startDb;
-    auto f0 = proxyLoudness(spools, fs, limiter, x0);
-    if (!f0)
-        return f0.error();
-    double e0 = *f0 - target;
-    double slope = 1.0;
-    const double maxX = startDb + kMaxExtraDriveDb;
-    for (int it = 0; it < 12; ++it) {
+    constexpr double kCoarseToleranceLu = 0.002;
+    constexpr double kPredictLu = 0.1;
+    constexpr int kMaxFullEvaluations = 8;
+    const double minX = startDb - 30.0, maxX = startDb + kMaxExtraDriveDb;
+    auto full = [&](double x) {
         ++*iterations;
-        if (std::abs(e0) < kToleranceLu)
-            return DriveSolution{x0, e0 + target};
-        const double x1 = std::clamp(x0 - e0 / slope, startDb - 30.0, maxX);
-        auto f1 = proxyLoudness(spools, fs, limiter, x1);
-        if (!f1)
-            return f1.error();
-        const double e1 = *f1 - target;
-        if (x1 != x0)
-            slope = std::clamp((e1 - e0) / (x1 - x0), 0.02, 1.0);
-        x0 = x1;
-        e0 = e1;
-        if (x0 >= maxX && e0 < -0.05)
-            return makeError(ErrorCode::TargetUnreachable,
-                             "the target loudness cannot be reached under this ceiling without more "
-                             "than " + std::to_string(int(kMaxExtraDriveDb)) +
-                                 " dB of limiting; choose a lower target or a higher ceiling");
+        return proxyLoudness(spools, fs, limiter, x);
+    };
+    auto unreachable = [] {
+        return makeError(ErrorCode::TargetUnreachable,
+                         "the target loudness cannot be reached under this ceiling without more "
+                         "than " + std::to_string(int(kMaxExtraDriveDb)) +
+                             " dB of limiting; choose a lower target or a higher ceiling");
+    };
+    double slope = 1.0;
+    if (spools.coarseFactor <= 1) {
+        // No coarse stage: the secant on the full proxy.
+        auto f0 = full(startDb);
+        if (!f0)
+            return f0.error();
+        auto r = secantSolve(full, target, startDb, *f0, minX, maxX, kToleranceLu, 12, slope);
+        if (!r)
+            return r.error();
+        if (r->first >= maxX && r->second - target < -0.05)
+            return unreachable();
+        return DriveSolution{r->first, r->second};
     }
-    return DriveSolution{x0, e0 + target};
+    auto coarse = [&](double x) { return coarseProxyLoudness(spools, fs, limiter, x); };
+    double x = startDb;
+    auto c0 = coarse(x);
+    if (!c0)
+        return c0.error();
+    double cx = *c0;     // coarse reading at x
+    double aim = target; // what the coarse proxy must read for the full one to read target
+    for (int round = 0; round < kMaxFullEvaluations; ++round) {
+        auto r = secantSolve(coarse, aim, x, cx, minX, maxX, kCoarseToleranceLu, 16, slope);
+        if (!r)
+            return r.error();
+        std::tie(x, cx) = *r;
+        auto f = full(x);
+        if (!f)
+            return f.error();
+        const double e = *f - target;
+        if (std::abs(e) < kCoarseToleranceLu)
+            return DriveSolution{x, *f};
+        if (x >= maxX && e < -0.05)
+            return unreachable();
+        aim = target - (*f - cx);
+        if (std::abs(e) < kPredictLu) {
+            auto p = secantSolve(coarse, aim, x, cx, minX, maxX, kCoarseToleranceLu, 16, slope);
+            if (!p)
+                return p.error();
+            return DriveSolution{p->first, p->second - aim + target};
+        }
+    }
+    return DriveSolution{x, cx - aim + target};
 }
 
 /// Starts the kernel writing a file out while the render goes on, so that the fsync before the
@@ -445,7 +685,9 @@ class OutputMeter {
 
   private:
     void track(TruePeakDetector& d, const float* x, FrameCount n) {
-        d.process(x, scratch_.data(), n, 0.0f);
+        // Only the maximum is kept: frames whose cheap bound is <= the maximum so far cannot
+        // raise it, so they need no exact value (the maximum is the same as exact everywhere).
+        d.process(x, scratch_.data(), n, peak_);
         peak_ = std::max(peak_, *std::max_element(scratch_.begin(), scratch_.begin() + n));
     }
     Analyzer analyzer_;
@@ -474,7 +716,8 @@ Result<std::pair<Analysis, double>> measureFile(const std::string& path) {
 
 Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, double gainDb, const LimiterParams& limiterParams,
                                 const WriterOptions& wopt, const std::string& tempPath,
-                                std::uint64_t seed, const ProgressFn& progress, double from, double to) {
+                                std::uint64_t seed, const ProgressFn& progress, double from, double to,
+                                const FadeShape& fade = {}) {
     const double fs = info.sampleRate;
     const ChannelCount nch = info.channels;
     TruePeakLimiter limiter;
@@ -531,6 +774,8 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, doubl
         if (keep <= 0)
             continue;
         AudioView out = block.subView(skip, keep);
+        // Fades shape the limited signal (gain <= 1 cannot raise a peak), before dither.
+        fade.apply(out, written);
         if (bits > 0)
             dither.process(out);
         meter.process(out);
@@ -555,12 +800,6 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, doubl
         result.strictTruePeakDbtp = m->second;
     }
     return result;
-}
-
-bool isMp3Rate(int rate) {
-    // 320 kbps CBR exists only at MPEG-1 Layer III rates.
-    constexpr int kRates[] = {32000, 44100, 48000};
-    return std::find(std::begin(kRates), std::end(kRates), rate) != std::end(kRates);
 }
 
 /// Removes a temporary file unless it was committed.
@@ -619,11 +858,85 @@ Result<FileAnalysis> analyzeFile(const std::string& path, const ProgressFn& prog
     return FileAnalysis{(*src)->info(), std::move(a).value()};
 }
 
-Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& progress) {
+namespace {
+
+/// Reference mode refines the curves when the master still deviates more than this from the
+/// reference in the bands within the bound (dB RMS): half the 1.0 dB budget, so one
+/// refinement usually suffices and most masters need none.
+constexpr double kMatchRefineAboveDb = 0.5;
+
+/// Reference mode's closed loop (render, measure, correct, as for loudness): measures the
+/// master's third-octave deviation from the reference; above kMatchRefineAboveDb it refines
+/// the curves on that measurement and masters once more (the output is replaced whole, by
+/// rename). If the second pass fails, the first, complete master stands, with a warning.
+/// Adds the "reference" section to the report.
+Result<MasterOutcome> closeReferenceLoop(const MasterRequest& request, MasterOutcome outcome,
+                                         const ProgressFn& progress) {
+    const Analysis& ref = *outcome.reference;
+    const ReferenceMatch& m = *outcome.match;
+    const double deviation =
+        spectralDeviationDb(outcome.after.midSpectrum, ref.midSpectrum, 40.0, 16000.0, m.boundedHz);
+    if (!request.referenceState && request.match.eq && m.eqActive && deviation > kMatchRefineAboveDb) {
+        ReferenceMatch refined = m;
+        if (refineMatch(refined, outcome.after, ref, request.match) > 0) {
+            MasterRequest again = request;
+            again.referenceState = MasterRequest::ReferenceState{ref, std::move(refined), deviation};
+            ProgressFn second;
+            if (progress)
+                second = [&](std::string_view, double f) { progress("refine", f); };
+            auto refinedOutcome = masterFile(again, second);
+            if (refinedOutcome)
+                return refinedOutcome;
+            const Warning w{"match_not_refined",
+                            "the refinement pass failed (" + refinedOutcome.error().message +
+                                "); the first pass's master is kept"};
+            outcome.params.warnings.push_back(w);
+            outcome.report["warnings"].push_back({{"code", w.code}, {"message", w.message}});
+        }
+    }
+    const double before =
+        spectralDeviationDb(outcome.before.midSpectrum, ref.midSpectrum, 40.0, 16000.0, m.boundedHz);
+    outcome.report["reference"] = {
+        {"file", std::filesystem::path(*request.referencePath).filename().string()},
+        {"integrated_lufs", num(ref.integratedLufs)},
+        {"true_peak_dbtp", num(ref.truePeakDbtp)},
+        {"loudness_range_lu", num(ref.loudnessRangeLu)},
+        {"sample_rate_hz", ref.sampleRate},
+        {"channels", ref.channels},
+        {"match",
+         {{"strength_percent", num(request.match.strength * 100.0)},
+          {"eq", request.match.eq},
+          {"width", request.match.width},
+          {"loudness", request.match.loudness}}},
+        {"spectral_deviation_db",
+         {{"mix", num(before)},
+          {"master", num(deviation)},
+          {"first_pass", request.referenceState ? num(request.referenceState->firstPassDeviationDb)
+                                                : nlohmann::json(nullptr)},
+          {"bands_within_bound", m.curves.centerHz.size() - m.boundedHz.size()},
+          {"bands_bounded", m.boundedBands},
+          {"measure", "third-octave bands 40 Hz-16 kHz, mid, each relative to its 100 Hz-4 kHz mean, "
+                      "constant offset removed, RMS over the bands within the +-6 dB bound"}}},
+    };
+    return outcome;
+}
+
+} // namespace
+
+Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn& progress) {
     const auto t0 = Clock::now();
-    auto format = req.format ? Result<OutputFormat>(*req.format) : outputFormatFromPath(req.outputPath);
+    auto format = request.format ? Result<OutputFormat>(*request.format) : outputFormatFromPath(request.outputPath);
     if (!format)
         return format.error();
+    // Settled before any work: the codec-aware ceiling (intent.h) and the user's tags (tags.h).
+    MasterRequest req = request;
+    auto ceiling = chooseCeiling(req.intent, outputFormatInfo(*format).lossy, outputFormatInfo(*format).name);
+    if (!ceiling)
+        return ceiling.error();
+    req.intent.ceilingDbtp = ceiling->ceilingDbtp;
+    auto userTagMap = userTags(req.tags);
+    if (!userTagMap)
+        return userTagMap.error();
     if (req.sampleRate && (*req.sampleRate < kMinSampleRate || *req.sampleRate > kMaxSampleRate))
         return makeError(ErrorCode::InvalidArgument,
                          "--sample-rate must be between " + std::to_string(kMinSampleRate) + " and " +
@@ -642,47 +955,109 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
     std::optional<int> rate = req.sampleRate;
     std::vector<Decision> ioDecisions;
     const int inRate = (*source)->info().sampleRate;
-    if (*format == OutputFormat::Mp3 && !isMp3Rate(rate.value_or(inRate))) {
-        const int want = rate.value_or(inRate) % 11025 == 0 ? 44100 : 48000;
-        ioDecisions.push_back({"output.sample_rate_hz", want,
-                               "MP3 at 320 kbps exists only at 32, 44.1 and 48 kHz: converted with "
-                               "libsoxr (very high quality)"});
+    ioDecisions.push_back({"output.ceiling_dbtp", req.intent.ceilingDbtp, ceiling->reason});
+    if (const int want = codecOutputRate(*format, rate.value_or(inRate)); want != rate.value_or(inRate)) {
+        ioDecisions.push_back({"output.sample_rate_hz", want, std::string(codecRateReason(*format))});
         rate = want;
     }
-    if (rate && *rate != inRate) {
+    const bool resampled = rate && *rate != inRate;
+    if (resampled) {
         source = makeResamplingSource(std::move(source).value(), *rate);
         if (!source)
             return source.error();
     }
-    const AudioFileInfo info = (*source)->info();
-    AudioSource& src = **source;
+    // Optional trim of leading/trailing digital silence: one extra scan, then the rest of the
+    // pipeline sees only the frames with sound.
+    std::unique_ptr<AudioSource> trimmed;
+    SoundRange trimRange{0, (*source)->info().frames};
+    const FrameCount untrimmedFrames = (*source)->info().frames;
+    if (req.trimSilence) {
+        auto range = findSoundRange(**source);
+        if (!range)
+            return range.error();
+        if (range->frames > 0) {
+            trimRange = *range;
+            trimmed = makeTrimmedSource(**source, *range);
+        }
+    }
+    const AudioFileInfo info = trimmed ? trimmed->info() : (*source)->info();
+    AudioSource& src = trimmed ? *trimmed : **source;
+    if (req.fadeInMs < 0.0 || req.fadeInMs > kMaxFadeMs || req.fadeOutMs < 0.0 || req.fadeOutMs > kMaxFadeMs)
+        return makeError(ErrorCode::InvalidArgument, "fades must be 0 to 60000 ms");
+    FadeShape fade;
+    fade.totalFrames = info.frames;
+    fade.fadeInFrames = std::min(info.frames / 2, static_cast<FrameCount>(std::llround(req.fadeInMs * 1e-3 * info.sampleRate)));
+    fade.fadeOutFrames = std::min(info.frames / 2, static_cast<FrameCount>(std::llround(req.fadeOutMs * 1e-3 * info.sampleRate)));
 
-    // Pass 1: analyse, keeping the decoded audio for pass 2.
-    auto inputSpool = FloatSpool::create(info.channels);
-    if (!inputSpool)
-        return inputSpool.error();
-    auto before = analysePass(src, progress, 0.0, 0.3, "analyze", &inputSpool.value());
+    // Pass 1: analyse. Uncompressed PCM is decoded again for pass 2 (a copy from the page
+    // cache, cheaper than writing and reading a float spool of it); anything costlier to decode
+    // (FLAC, lossy codecs, resampling) is kept as decoded for pass 2, so it is decoded once.
+    const bool decodeAgain = !resampled && rewindsCheaply(info);
+    std::optional<FloatSpool> inputSpool;
+    if (!decodeAgain) {
+        auto spool = FloatSpool::create(info.channels);
+        if (!spool)
+            return spool.error();
+        inputSpool.emplace(std::move(spool).value());
+    }
+    auto before = analysePass(src, progress, 0.0, 0.3, "analyze", inputSpool ? &*inputSpool : nullptr);
     if (!before)
         return before.error();
-    source.value().reset(); // closes the input file
-    SpoolSource decoded(std::move(inputSpool).value(), info);
+    std::optional<SpoolSource> spooled;
+    if (inputSpool) {
+        trimmed.reset();
+        source.value().reset(); // closes the input file
+        spooled.emplace(std::move(*inputSpool), info);
+    }
+    AudioSource& decoded = spooled ? static_cast<AudioSource&>(*spooled) : src;
     const auto tAnalysed = Clock::now();
 
     // Decide.
     MasterOutcome outcome;
     outcome.before = std::move(before).value();
-    outcome.params = decide(outcome.before, InputFacts{info.lossy}, req.intent, defaultTargetBalance());
+    // Reference mode: the reference's analysis (once; the closed loop's second pass gets it)
+    // and the match, whose loudness target replaces the intent's before deciding.
+    if (req.referencePath) {
+        if (req.referenceState) {
+            outcome.reference = req.referenceState->reference;
+            outcome.match = req.referenceState->match;
+        } else {
+            auto ref = analyzeFile(*req.referencePath);
+            if (!ref) {
+                Error e = ref.error();
+                e.message = "reference: " + e.message;
+                return e;
+            }
+            outcome.reference = std::move(ref->analysis);
+            outcome.match = decideReferenceMatch(outcome.before, *outcome.reference, req.match);
+        }
+        if (outcome.match->targetLufs)
+            req.intent.targetLufs = std::clamp(*outcome.match->targetLufs, kMinTargetLufs,
+                                               std::min(kMaxTargetLufs, req.intent.ceilingDbtp - 4.0));
+        req.intent.presetName = "reference";
+    }
+    outcome.params = decide(outcome.before, InputFacts{info.lossy, req.referencePath.has_value()}, req.intent,
+                            defaultTargetBalance());
     if (req.eqOverride)
         applyEqOverride(outcome.params, *req.eqOverride, req.eqOverrideReason);
+    if (outcome.match)
+        applyReferenceMode(outcome.params, *outcome.match);
     ChainParams& params = outcome.params;
     for (auto& d : ioDecisions)
         params.decisions.push_back(d);
 
     // Pass 2: process into spools. The sidechain is exact everywhere: on music loud enough to
     // master, the detector's skip bound rarely pays for its own cost (measured in bench/).
-    auto spools = processPass(decoded, params, progress);
+    std::unique_ptr<AudioSource> matched;
+    if (outcome.match && outcome.match->eqActive && !params.silent)
+        matched = makeMatchedSource(decoded, outcome.match->curves);
+    auto spools = processPass(matched ? *matched : decoded, params, progress);
     if (!spools)
         return spools.error();
+    // The frames actually decoded (a lossy header's count is an estimate) place the fade-out.
+    fade.totalFrames = spools->frames;
+    fade.fadeInFrames = std::min(fade.fadeInFrames, spools->frames / 2);
+    fade.fadeOutFrames = std::min(fade.fadeOutFrames, spools->frames / 2);
     const auto tProcessed = Clock::now();
 
     // The loop: solve the drive on the proxy, render, measure the written file, correct.
@@ -716,7 +1091,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
         proxyTime += tRender - tLoop;
         // Most masters need one render; a correction render runs the bar's last stretch again.
         auto r = renderPass(*spools, info, drive, limiterParams, wopt, temp.path, req.ditherSeed,
-                            progress, 0.6, 0.99);
+                            progress, 0.6, 0.99, fade);
         if (!r)
             return r.error();
         last = std::move(r).value();
@@ -763,8 +1138,21 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
                  " dB, max " + std::to_string(last.limiterStats.maxGainReductionDb).substr(0, 4) +
                  " dB of gain reduction): a lower target will sound more open"});
 
-    if (auto s = commitFile(temp.path, req.outputPath); !s)
-        return s.error();
+    // Tags go into the temporary file, so the output still appears only complete.
+    auto tagged = tagFile(req.inputPath, temp.path, *format, req.tags.carryInput, *userTagMap);
+    if (!tagged)
+        return tagged.error();
+    // The spools are done with: close them while the output is synced to disk. Closing drops
+    // their ~200 MB of page cache, kernel work the fsync's wait for the disk can hide.
+    const double processedLufs = spools->processedLufs;
+    const std::vector<BandStats> multibandStats = spools->multibandStats;
+    Status committed;
+    {
+        std::jthread commit([&] { committed = commitFile(temp.path, req.outputPath); });
+        Spools released = std::move(spools).value();
+    }
+    if (!committed)
+        return committed.error();
     temp.committed = true;
     const auto tDone = Clock::now();
     report(progress, "done", 1.0);
@@ -802,7 +1190,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
         {"after", toJson(outcome.after)},
         {"decisions", decisionsJson(params)},
         {"loudness_loop",
-         {{"processed_lufs_before_limiter", num(spools->processedLufs)},
+         {{"processed_lufs_before_limiter", num(processedLufs)},
           {"proxy_iterations", proxyIterations},
           {"renders", renders}}},
         {"limiter",
@@ -813,7 +1201,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
           {"mean_gain_reduction_db", num(st.meanGainReductionDb)},
           {"frames_limited_percent",
            num(st.frames > 0 ? 100.0 * static_cast<double>(st.framesLimited) / static_cast<double>(st.frames) : 0.0)}}},
-        {"multiband", multibandJson(params, spools->multibandStats)},
+        {"multiband", multibandJson(params, multibandStats)},
         {"warnings", warnings},
         {"timing_ms",
          {{"analyze", num(ms(tAnalysed - t0))},
@@ -822,6 +1210,22 @@ Result<MasterOutcome> masterFile(const MasterRequest& req, const ProgressFn& pro
           {"render_and_verify", num(ms(renderTime))},
           {"total", num(ms(tDone - t0))}}},
     };
+    outcome.report["output"]["tags"] = {{"written", tagged->written},
+                                        {"dropped_from_input", tagged->droppedInput},
+                                        {"not_supported_by_format", tagged->unsupported}};
+    if (req.trimSilence || fade.active()) {
+        const double fsOut = info.sampleRate;
+        outcome.report["edits"] = {
+            {"trim_silence", req.trimSilence},
+            {"trimmed_leading_seconds", num(static_cast<double>(trimRange.start) / fsOut)},
+            {"trimmed_trailing_seconds",
+             num(static_cast<double>(untrimmedFrames - trimRange.start - trimRange.frames) / fsOut)},
+            {"fade_in_ms", num(static_cast<double>(fade.fadeInFrames) * 1e3 / fsOut)},
+            {"fade_out_ms", num(static_cast<double>(fade.fadeOutFrames) * 1e3 / fsOut)},
+        };
+    }
+    if (outcome.reference)
+        return closeReferenceLoop(request, std::move(outcome), progress);
     return outcome;
 }
 

@@ -4,10 +4,12 @@
 /// encoded file itself. Streams in blocks: memory does not grow with the track's length.
 #include "engine/analysis/analyzer.h"
 #include "engine/chain/decisions.h"
+#include "engine/chain/reference.h"
 #include "engine/chain/intent.h"
 #include "engine/core/error.h"
 #include "engine/io/audio_source.h"
 #include "engine/io/audio_writer.h"
+#include "engine/io/tags.h"
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +36,24 @@ struct MasterRequest {
     /// shared tonal direction), with the reason for the report.
     std::optional<TonalCurve> eqOverride;
     std::string eqOverrideReason;
+    /// Reference mode (reference.h): match this record's balance, width and loudness.
+    std::optional<std::string> referencePath;
+    MatchOptions match;
+    /// Set by reference mode's closed loop for its second pass: the reference's analysis and
+    /// the refined match (callers leave it empty).
+    struct ReferenceState {
+        Analysis reference;
+        ReferenceMatch match;
+        double firstPassDeviationDb = 0.0;
+    };
+    std::optional<ReferenceState> referenceState;
+    /// Remove leading and trailing digital silence (trim.h) before mastering.
+    bool trimSilence = false;
+    /// Fades applied to the master (raised cosine), ms; 0 = none. At most 60 s, and each at
+    /// most half the (trimmed) length.
+    double fadeInMs = 0.0;
+    double fadeOutMs = 0.0;
+    TagRequest tags;                    ///< input tags carried, --tag/--isrc (io/tags.h)
 };
 
 /// What one render measured.
@@ -50,6 +70,8 @@ struct MasterOutcome {
     ChainParams params;
     std::vector<RenderMeasurement> renders;
     nlohmann::json report;         ///< everything above plus timings, as written by --report
+    std::optional<Analysis> reference;  ///< reference mode: the reference's analysis
+    std::optional<ReferenceMatch> match; ///< reference mode: the match applied
 };
 
 /// Called with a stage name ("analyze", "process", "render", "verify") and overall 0..1.

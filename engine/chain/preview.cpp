@@ -159,7 +159,7 @@ Result<PreviewOutcome> writePreviews(const PreviewRequest& req) {
     const double trackLufs = meter.integratedLufs();
     const FrameCount hopFrames = LoudnessMeter::hopFramesFor(mRate);
     const double mSeconds = static_cast<double>(meter.framesProcessed()) / mRate;
-    const double oSeconds = static_cast<double>(o.info().frames) / oRate;
+    const double oSeconds = static_cast<double>(o.info().frames) / oRate - req.originalOffsetSeconds;
     const double seconds = std::min({req.seconds, mSeconds, oSeconds});
     const auto windowHops = static_cast<size_t>(std::floor(seconds * 10.0));
     size_t bestHop = 0;
@@ -181,7 +181,7 @@ Result<PreviewOutcome> writePreviews(const PreviewRequest& req) {
     const double startSeconds = static_cast<double>(bestHop) * static_cast<double>(hopFrames) / mRate;
     const auto mStart = static_cast<FrameCount>(bestHop) * hopFrames;
     const auto mCount = static_cast<FrameCount>(std::llround(seconds * mRate));
-    const auto oStart = static_cast<FrameCount>(std::llround(startSeconds * oRate));
+    const auto oStart = static_cast<FrameCount>(std::llround((startSeconds + req.originalOffsetSeconds) * oRate));
     const auto oCount = std::min(static_cast<FrameCount>(std::llround(seconds * oRate)),
                                  std::max<FrameCount>(0, o.info().frames - oStart));
 

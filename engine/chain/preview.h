@@ -23,6 +23,8 @@ struct PreviewRequest {
     std::string originalOut;   ///< the same excerpt of the original (24-bit WAV)
     double seconds = 30.0;     ///< kMinPreviewSeconds..kMaxPreviewSeconds, at most the track
     double ceilingDbtp = -1.0; ///< neither excerpt's true peak may exceed this
+    /// Where the master's time 0 lies in the original, s (the silence trimmed off its start).
+    double originalOffsetSeconds = 0.0;
     std::uint64_t ditherSeed = 0x5155414B;
 };
 

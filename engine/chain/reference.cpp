@@ -161,6 +161,32 @@ ReferenceMatch decideReferenceMatch(const Analysis& mix, const Analysis& referen
     return m;
 }
 
+void applyReferenceMode(ChainParams& params, const ReferenceMatch& match) {
+    for (const Decision& d : match.decisions)
+        params.decisions.push_back(d);
+    for (const Warning& w : match.warnings)
+        params.warnings.push_back(w);
+    if (params.silent)
+        return;
+    params.eqActive = false;
+    bool compressing = false;
+    for (BandDynamics& b : params.multiband.bands) {
+        b.width = 1.0;
+        compressing = compressing || b.ratio > 1.0;
+    }
+    params.multibandActive = compressing;
+    for (Decision& d : params.decisions) {
+        if (d.name == "eq.curve") {
+            d.value = nlohmann::json::array();
+            d.reason = "reference mode: the tonal balance follows the reference (match.eq_curve), not the "
+                       "generic target balance";
+        } else if (d.name == "stereo.low_width" || d.name == "stereo.high_width") {
+            d.value = 1.0;
+            d.reason = "reference mode: width follows the reference through the side curve (match.eq_curve)";
+        }
+    }
+}
+
 int refineMatch(ReferenceMatch& match, const Analysis& output, const Analysis& reference,
                 const MatchOptions& options) {
     if (!options.eq || !match.eqActive)

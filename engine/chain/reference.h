@@ -48,6 +48,11 @@ struct ReferenceMatch {
 ReferenceMatch decideReferenceMatch(const Analysis& mix, const Analysis& reference,
                                     const MatchOptions& options);
 
+/// Turns decide()'s chain into reference mode: the generic tonal EQ and the stereo-width
+/// moves are switched off (the reference decides balance and width, through the MatchEq), the
+/// dynamics and limiter decisions stay; the match's decisions and warnings are added.
+void applyReferenceMode(ChainParams& params, const ReferenceMatch& match);
+
 /// Closes the loop on the measured master: adds the remaining per-band difference between the
 /// output's and the reference's balance (scaled by strength, constant offset removed) to the
 /// curves, within the bound; bands that were bounded stay as they are. Returns how many bands

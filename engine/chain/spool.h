@@ -41,8 +41,12 @@ class FloatSpool {
     struct Closer {
         void operator()(std::FILE* f) const { std::fclose(f); }
     };
-    FloatSpool(std::FILE* file, int width) : file_(file), width_(width) {}
+    FloatSpool(std::unique_ptr<char[]> stdioBuffer, std::FILE* file, int width)
+        : stdioBuffer_(std::move(stdioBuffer)), file_(file), width_(width) {}
 
+    /// The stdio buffer (given to setvbuf: glibc ignores the size of a buffer it allocates
+    /// itself and uses 4 KB). Declared before file_ so that it outlives the stream.
+    std::unique_ptr<char[]> stdioBuffer_;
     std::unique_ptr<std::FILE, Closer> file_;
     int width_ = 1;
     FrameCount frames_ = 0;

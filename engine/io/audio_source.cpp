@@ -1,5 +1,6 @@
 // openAudioFile(): the checks that need no decoder (existence, readability, size, content vs
-// extension), then a back end: libsndfile for WAV/AIFF/FLAC/Ogg, libmpg123 for MPEG audio.
+// extension), then a back end: libsndfile for WAV/AIFF/FLAC/Ogg, libmpg123 for MPEG audio,
+// FFmpeg for AAC/ALAC in MP4 and raw ADTS AAC.
 #include "engine/io/audio_source.h"
 #include "engine/io/io_detail.h"
 
@@ -15,7 +16,8 @@ using namespace io_detail;
 
 namespace {
 
-constexpr std::string_view kSupportedList = "WAV, AIFF, FLAC, Ogg Vorbis, Opus and MP3";
+constexpr std::string_view kSupportedList =
+    "WAV, AIFF, FLAC, Ogg Vorbis, Opus, MP3 and AAC/ALAC in MP4 (M4A)";
 
 std::string upperFamily(std::string_view family) {
     if (family == "mpeg")
@@ -24,6 +26,8 @@ std::string upperFamily(std::string_view family) {
         return "Ogg";
     if (family == "opus")
         return "Opus";
+    if (family == "mp4")
+        return "MP4/M4A";
     std::string s(family);
     for (auto& ch : s)
         if (ch >= 'a' && ch <= 'z')
@@ -90,6 +94,8 @@ Result<std::unique_ptr<AudioSource>> openAudioFile(const std::string& path) {
                                                std::string(kSupportedList)));
     if (sniff.kind == ContentKind::Mpeg)
         return openMpegSource(std::move(file), size, sniff, name);
+    if (sniff.kind == ContentKind::Mp4 || sniff.kind == ContentKind::Aac)
+        return openFfmpegSource(std::move(file), size, sniff, name);
     return openSndfileSource(std::move(file), size, sniff, name);
 }
 

@@ -14,9 +14,9 @@ struct AudioFileInfo {
     ChannelCount channels = 0;
     FrameCount frames = 0;          ///< total frames (exact for PCM/FLAC; decoder's count for lossy)
     double durationSeconds = 0.0;
-    std::string container;          ///< "wav", "aiff", "flac", "ogg", "opus", "mp3"
+    std::string container;          ///< "wav", "aiff", "flac", "ogg", "opus", "mp3", "mp4", "aac"
     std::string encoding;           ///< "pcm_16", "pcm_24", "pcm_32", "pcm_u8", "float", "double",
-                                    ///< "vorbis", "opus", "mp3", ...
+                                    ///< "vorbis", "opus", "mp3", "aac", "alac", ...
     int bitsPerSample = 0;          ///< 0 for lossy codecs
     bool lossy = false;
 };
@@ -36,7 +36,7 @@ class AudioSource {
 };
 
 /// Opens and validates an audio file: WAV/AIFF (8/16/24/32-bit int, float), FLAC, Ogg Vorbis,
-/// Opus, MP3. Errors: FileNotFound, ReadFailed, EmptyFile, UnsupportedFormat, FormatMismatch,
+/// Opus, MP3, AAC or ALAC in MP4/M4A, raw ADTS AAC. Errors: FileNotFound, ReadFailed, EmptyFile, UnsupportedFormat, FormatMismatch,
 /// CorruptFile, NoAudio, TooManyChannels, UnsupportedSampleRate, TooLong.
 ///
 /// The format is identified from the content, never the name; a known extension that
@@ -45,10 +45,12 @@ class AudioSource {
 /// rate, duration (TooLong uses the header's declared length), truncation of WAV/AIFF (declared
 /// data longer than the file: CorruptFile), zero frames (NoAudio). read() reports the rest:
 /// NaN/Inf samples, decoder errors, and, at the end of the stream, fewer frames than the header
-/// promised (CorruptFile). For Vorbis, Opus and MP3 the header count (Ogg granule position,
-/// LAME/Xing tag) may differ slightly from the decoded count, so only a shortfall above 10% is
-/// called truncation, and an MP3 without a Xing/Info/VBRI tag (whose length mpg123 estimates
-/// from the file size) is never called truncated. Messages name the file by its last path
+/// promised (CorruptFile). For Vorbis, Opus, MP3 and MP4 the header count (Ogg granule position,
+/// LAME/Xing tag, MP4 edit list) may differ slightly from the decoded count, so only a shortfall
+/// above 10% is called truncation, and an MP3 without a Xing/Info/VBRI tag (whose length
+/// mpg123 estimates from the file size) or an ADTS stream (no length field) is never called
+/// truncated. An MP4 without an audio track is NoAudio; one whose audio is neither AAC nor
+/// ALAC is UnsupportedFormat. Messages name the file by its last path
 /// component only. The file is streamed in blocks; it is never held in memory.
 Result<std::unique_ptr<AudioSource>> openAudioFile(const std::string& path);
 

@@ -251,6 +251,24 @@ ContentKind sniffAt(const unsigned char* h, std::int64_t n) {
     return ContentKind::Unknown;
 }
 
+/// Two bytes of sync are weak evidence: like MPEG audio, ADTS counts only when the frame length
+/// in the first header (ISO/IEC 13818-7 s.6.2, 13 bits from bit 30) leads to a second header,
+/// or exactly to the end of the file.
+bool adtsFrameFollows(int fd, std::int64_t offset, std::int64_t fileSize, const unsigned char* h,
+                      std::int64_t n) {
+    if (n < 7)
+        return false;
+    const std::int64_t length = ((std::int64_t{h[3]} & 0x03) << 11) | (std::int64_t{h[4]} << 3) |
+                                (std::int64_t{h[5]} >> 5);
+    if (length < 7)
+        return false;
+    const std::int64_t next = offset + length;
+    if (next == fileSize)
+        return true;
+    unsigned char sync[2];
+    return readAt(fd, next, sync, 2) == 2 && sync[0] == 0xFF && (sync[1] & 0xF6) == 0xF0;
+}
+
 } // namespace
 
 Sniff sniffContent(int fd, std::int64_t fileSize) {
@@ -273,7 +291,9 @@ Sniff sniffContent(int fd, std::int64_t fileSize) {
         sniff.kind = sniffAt(head, n);
     if (offset > 0 && sniff.kind != ContentKind::Flac && sniff.kind != ContentKind::Unknown)
         sniff.kind = ContentKind::Unknown; // an ID3 tag only ever precedes MPEG or FLAC
-    if (sniff.kind == ContentKind::Unknown || sniff.kind == ContentKind::Aac)
+    if (sniff.kind == ContentKind::Aac && !adtsFrameFollows(fd, offset, fileSize, head, n))
+        sniff.kind = ContentKind::Unknown;
+    if (sniff.kind == ContentKind::Unknown)
         findMpeg(fd, offset, fileSize, sniff);
     return sniff;
 }
@@ -311,7 +331,9 @@ bool isDecodable(ContentKind kind) {
     case ContentKind::Flac:
     case ContentKind::OggVorbis:
     case ContentKind::OggOpus:
-    case ContentKind::Mpeg: return true;
+    case ContentKind::Mpeg:
+    case ContentKind::Mp4:
+    case ContentKind::Aac: return true;
     default: return false;
     }
 }

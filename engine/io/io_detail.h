@@ -2,6 +2,7 @@
 /// Private helpers of the io component (not part of its public interface): file handles,
 /// content sniffing, header parsing and the decoder back ends behind openAudioFile().
 #include "engine/io/audio_source.h"
+#include "engine/io/audio_writer.h"
 
 #include <cstdint>
 #include <string>
@@ -105,6 +106,20 @@ Result<std::unique_ptr<AudioSource>> openSndfileSource(FileHandle file, std::int
                                                        const std::string& name);
 Result<std::unique_ptr<AudioSource>> openMpegSource(FileHandle file, std::int64_t fileSize,
                                                     const Sniff& sniff, const std::string& name);
+/// FFmpeg (libavformat + libavcodec) back end for AAC or ALAC in MP4/M4A and raw ADTS AAC.
+Result<std::unique_ptr<AudioSource>> openFfmpegSource(FileHandle file, std::int64_t fileSize,
+                                                      const Sniff& sniff, const std::string& name);
+
+/// The AAC-in-MP4 encoder behind createAudioWriter() (aac_writer.cpp); options are validated
+/// by the caller except the AAC bit rate.
+Result<std::unique_ptr<AudioWriter>> createAacWriter(const std::string& path,
+                                                     const WriterOptions& options);
+
+/// Rewrites the serial number of a single-stream Ogg file in place with a value derived from
+/// the file's content (FNV-1a of every page body), and the page checksums with it, so that the
+/// same audio gives the same bytes (libsndfile draws the serial at random). Error: WriteFailed
+/// (I/O error, or the file is not a well-formed single-stream Ogg file).
+Status normaliseOggSerial(const std::string& path, const std::string& name);
 
 /// "'name' " + text (text starts with a verb), the shape of every message this component
 /// produces. Only the last path component is shown.

@@ -139,7 +139,7 @@ TEST(Cli, UsageErrors) {
     EXPECT_EQ(cli("master '" + dir.file("in.wav") + "'").exitCode, usage) << "missing -o";
     EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("o.wav") + "' --preset nope").exitCode, usage);
     EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("o.wav") + "' --target-lufs -2").exitCode, usage);
-    EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("o.wav") + "' --format ogg").exitCode,
+    EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("o.wav") + "' --format wma").exitCode,
               errorInfo(ErrorCode::UnsupportedOutputFormat).exitCode);
     EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("o.wav") + "' --sample-rate 1000").exitCode, usage);
     EXPECT_FALSE(std::filesystem::exists(dir.file("o.wav")));
@@ -166,6 +166,31 @@ TEST(Cli, MasterWritesReportAndAnalyzeReadsIt) {
     EXPECT_EQ(j["file"]["container"], "flac");
     const CliRun human = cli("analyze '" + dir.file("out.flac") + "'");
     EXPECT_NE(human.out.find("Integrated"), std::string::npos);
+}
+
+TEST(Cli, LossyFormatsAndTags) {
+    test::TempDir dir;
+    test::writeWav(dir.file("in.wav"), test::musicLike(44100, 4.0), 44100);
+    const CliRun m = cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("out.opus") +
+                         "' --tag 'TITLE=Duck Song' --tag ALBUM=Pond --isrc US-RC1-76-07839 --no-tags --json");
+    ASSERT_EQ(m.exitCode, 0) << m.out;
+    const auto j = nlohmann::json::parse(m.out);
+    EXPECT_EQ(j["output"]["format"], "opus");
+    EXPECT_EQ(j["output"]["sample_rate_hz"], 48000);
+    EXPECT_EQ(j["output"]["tags"]["written"]["TITLE"][0], "Duck Song");
+    EXPECT_EQ(j["output"]["tags"]["written"]["ISRC"][0], "USRC17607839");
+    // The analyze verb reads the M4A the master verb writes (FFmpeg decoder).
+    ASSERT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("out.m4a") + "' -q").exitCode, 0);
+    const CliRun a = cli("analyze '" + dir.file("out.m4a") + "' --json");
+    ASSERT_EQ(a.exitCode, 0);
+    const auto aj = nlohmann::json::parse(a.out);
+    EXPECT_EQ(aj["file"]["container"], "mp4");
+    EXPECT_LE(aj["true_peak_dbtp"].get<double>(), -1.0);
+    // A bad ISRC or --tag is a usage error, and nothing is written.
+    const int usage = errorInfo(ErrorCode::InvalidArgument).exitCode;
+    EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("bad.ogg") + "' --isrc US-RC1-76").exitCode, usage);
+    EXPECT_EQ(cli("master '" + dir.file("in.wav") + "' -o '" + dir.file("bad.ogg") + "' --tag NOEQUALS").exitCode, usage);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("bad.ogg")));
 }
 
 TEST(Cli, ListsPresetsAndErrors) {

@@ -87,7 +87,10 @@ TEST(OutputFormats, TableAndNames) {
                         {OutputFormat::WavFloat, "wav32f", "wav", 0, false},
                         {OutputFormat::Flac16, "flac16", "flac", 16, false},
                         {OutputFormat::Flac24, "flac24", "flac", 24, false},
-                        {OutputFormat::Mp3, "mp3", "mp3", 0, true}};
+                        {OutputFormat::Mp3, "mp3", "mp3", 0, true},
+                        {OutputFormat::Vorbis, "vorbis", "ogg", 0, true},
+                        {OutputFormat::Opus, "opus", "opus", 0, true},
+                        {OutputFormat::Aac, "aac", "m4a", 0, true}};
     for (const Row& r : rows) {
         const OutputFormatInfo& info = outputFormatInfo(r.format);
         EXPECT_EQ(info.name, r.name);
@@ -98,7 +101,7 @@ TEST(OutputFormats, TableAndNames) {
         ASSERT_TRUE(byName.ok());
         EXPECT_EQ(*byName, r.format);
     }
-    auto bad = outputFormatFromName("ogg");
+    auto bad = outputFormatFromName("wma");
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().code, ErrorCode::UnsupportedOutputFormat);
     for (const Row& r : rows)
@@ -109,7 +112,7 @@ TEST(OutputFormats, DefaultsFromPath) {
     EXPECT_EQ(outputFormatFromPath("out/master.wav").value(), OutputFormat::Wav24);
     EXPECT_EQ(outputFormatFromPath("master.FLAC").value(), OutputFormat::Flac24);
     EXPECT_EQ(outputFormatFromPath("/a.b/master.mp3").value(), OutputFormat::Mp3);
-    for (const char* path : {"master.ogg", "master", "dir.wav/master", "master.wav.tmp"}) {
+    for (const char* path : {"master.wma", "master", "dir.wav/master", "master.wav.tmp"}) {
         auto r = outputFormatFromPath(path);
         ASSERT_FALSE(r.ok()) << path;
         EXPECT_EQ(r.error().code, ErrorCode::UnsupportedOutputFormat);
