@@ -35,6 +35,11 @@ struct ServiceConfig {
     std::int64_t sessionIdleSeconds = 7LL * 24 * 3600;
     int loginAttemptsPerWindow = 5;           ///< per email and per client address
     std::int64_t loginWindowSeconds = 60;
+    /// Argon2id cost (libsodium crypto_pwhash_str). Defaults: OWASP (m = 19 MiB, t = 2, p = 1).
+    /// Tests lower them; loadConfig refuses values below libsodium's minimums.
+    std::int64_t passwordHashMemoryBytes = 19LL << 20;
+    std::int64_t passwordHashOpsLimit = 2;
+    int maxConcurrentHashes = 2;              ///< hashes running at once (each takes memory + a core)
     RetentionPolicy retention;
 };
 

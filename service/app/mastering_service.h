@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,9 @@ class MasteringService {
 
     // accounts
     ApiResult<UserProfile> registerUser(const RegisterRequest& request);
+    /// registerUser, then a new session for the new account (POST /auth/register sets the
+    /// cookie) without hashing the password a second time.
+    ApiResult<NewSession> registerAndLogin(const RegisterRequest& request);
     ApiResult<NewSession> login(const LoginRequest& request);
     void logout(const Caller& caller);
     /// The caller behind a session token (cookie value); Unauthenticated if none/expired.
@@ -89,6 +93,25 @@ class MasteringService {
     ApiResult<std::vector<JobView>> listJobs(const Caller& caller);
     /// Deletes the job's files now (original and master); the job shows `deleted`.
     ApiResult<JobView> deleteJob(const Caller& caller, const std::string& jobId);
+
+    /// For the local store's PUT handler, before accepting bytes for a verified upload URL:
+    /// Conflict unless the upload behind blobKey ("uploads/<id>") is still pending (not used by
+    /// a job, not deleted), so a still-valid URL cannot re-create an original after retention
+    /// deleted it. NotFound if no such upload.
+    ApiStatus checkUploadWritable(const std::string& blobKey);
+
+    // privacy rights (policy section 9)
+    /// Everything we hold about the caller (access + portability), as JSON:
+    /// {"schema":"quacktracks.export.v1","generated_at","user":User,"jobs":[Job...],
+    ///  "uploads":[{id,filename,size,content_type,state,created_at,deleted_at}],
+    ///  "retention_events":[{at,subject_kind,subject_id,reason}]}. No hashes, no tokens.
+    ApiResult<nlohmann::json> exportData(const Caller& caller);
+    /// Re-authenticates with the password (InvalidCredentials), deletes every file's bytes, the
+    /// sessions, uploads and personal data; job metadata is kept anonymised. Recorded as
+    /// retention events with reason "user_deleted".
+    ApiStatus deleteAccount(const Caller& caller, const std::string& password);
+    /// Correction right: 1..100 bytes after trimming (ValidationFailed).
+    ApiResult<UserProfile> changeName(const Caller& caller, const std::string& name);
 
     const ServiceConfig& config() const { return config_; }
     Clock& clock() { return *clock_; }
@@ -109,7 +132,8 @@ class Worker {
   public:
     Worker(ServiceConfig config, std::shared_ptr<Database> db, std::shared_ptr<BlobStore> blobs,
            std::shared_ptr<Clock> clock, std::string workerId);
-    /// Processes at most one job; returns true if it did one.
+    /// Recovers expired leases (as the sweeper does), then processes at most one job; returns
+    /// true if it leased one.
     bool runOnce();
     /// Loops until stop() (polling every pollMs when idle).
     void run(int pollMs = 200);
@@ -122,6 +146,8 @@ class Worker {
     std::shared_ptr<Clock> clock_;
     std::string workerId_;
     std::atomic<bool> stopping_{false};
+    std::mutex stopMutex_;
+    std::condition_variable stopCv_;
 };
 
 /// The retention sweeper: deletes unused uploads after 24 h, originals of finished jobs, expired
@@ -132,6 +158,12 @@ struct SweepReport {
     int mastersExpired = 0;
     int leasesRecovered = 0;
 };
+/// Re-queues (backoff) or fails for good (error "lease_expired" kept) every job whose lease
+/// expired. Returns how many it recovered. Used by sweepOnce and Worker::runOnce.
+int recoverExpiredLeases(Database& db, const Clock& clock, const ServiceConfig& config);
+/// Seconds before retry number `attempt` (1-based, the attempt that just failed): attempt^4
+/// plus up to 10 % random jitter (River's backoff), so a burst of failures spreads out.
+std::int64_t retryBackoffSeconds(int attempt);
 SweepReport sweepOnce(Database& db, BlobStore& blobs, const Clock& clock, const ServiceConfig& config);
 
 } // namespace quack::service

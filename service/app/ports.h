@@ -84,6 +84,7 @@ class Database {
     virtual std::optional<User> userByEmail(const std::string& email) = 0;
     virtual std::optional<User> userById(const std::string& id) = 0;
     virtual void updatePasswordHash(const std::string& userId, const std::string& hash) = 0;
+    virtual void updateUserName(const std::string& userId, const std::string& name) = 0;
     virtual void insertSession(const Session& session) = 0;
     virtual std::optional<Session> sessionByTokenHash(const std::string& tokenHash) = 0;
     virtual void touchSession(const std::string& tokenHash, UnixSeconds at) = 0;
@@ -98,6 +99,7 @@ class Database {
     virtual ApiStatus consumeUploadAndInsertJob(const std::string& uploadId, const Job& job) = 0;
     virtual std::vector<Upload> uploadsToDelete(UnixSeconds now) = 0; ///< pending, deleteAfter <= now
     virtual void markUploadDeleted(const std::string& uploadId, UnixSeconds at) = 0;
+    virtual std::vector<Upload> uploadsForUser(const std::string& userId) = 0; ///< any state
 
     // jobs
     virtual std::optional<Job> jobById(const std::string& id) = 0;
@@ -114,8 +116,13 @@ class Database {
                            std::int64_t leaseSeconds, double progress, const std::string& stage) = 0;
     /// Completes a leased job (done or failed or re-queued); false if the lease was lost.
     virtual bool finishLeasedJob(const Job& job, const std::string& workerId) = 0;
-    /// Jobs whose lease expired (worker died): re-queued with backoff or failed for good.
+    /// Jobs still processing whose lease expired (worker died or hung); read only.
     virtual std::vector<Job> expiredLeases(UnixSeconds now) = 0;
+    /// Writes `updated` (re-queued with backoff, or failed for good) only if the job is still
+    /// processing under expiredWorkerId with lease_expires_at <= now (the fence); false if that
+    /// worker heartbeated or finished meanwhile.
+    virtual bool requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId,
+                                     UnixSeconds now) = 0;
 
     // retention
     virtual std::vector<Job> mastersToExpire(UnixSeconds now) = 0; ///< done, downloadExpiresAt <= now, not deleted
@@ -123,6 +130,13 @@ class Database {
     virtual std::vector<Upload> consumedUploadsToDelete() = 0;
     virtual void recordRetentionEvent(const RetentionEvent& event) = 0;
     virtual std::vector<RetentionEvent> retentionEvents(const std::string& subjectId) = 0;
+
+    // privacy (policy section 9)
+    /// In one transaction: deletes the user's sessions, upload rows and user row, and
+    /// anonymises their jobs (userId := anonymousId, original filename and report cleared), so
+    /// only non-personal job metadata (timestamps, settings, status, usage) remains.
+    virtual ApiStatus deleteUserAndAnonymise(const std::string& userId,
+                                             const std::string& anonymousId) = 0;
 };
 
 } // namespace quack::service

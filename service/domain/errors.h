@@ -59,6 +59,8 @@ template <typename T> class [[nodiscard]] ApiResult {
     T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
     const ApiError& error() const { assert(!ok()); return std::get<1>(v_); }
 
   private:

@@ -83,7 +83,7 @@ struct Job {
     std::optional<UnixSeconds> finishedAt;
     std::optional<UnixSeconds> downloadExpiresAt; ///< finishedAt + master retention
     std::optional<UnixSeconds> deletedAt;         ///< when its files were deleted (any reason)
-    std::string outputBlobKey;                    ///< "masters/<job id>.<ext>" once done
+    std::string outputBlobKey;                    ///< "masters/<job id>-<attempt>.<ext>" once done
     std::optional<std::string> reportJson;        ///< the engine's quacktracks.master.v1 report
     std::optional<std::string> errorCode;         ///< stable id when failed
     std::optional<std::string> errorMessage;

@@ -1,0 +1,30 @@
+#include "service/adapters/embedded.h"
+
+#include <filesystem>
+
+namespace quack::service {
+
+ApiResult<EmbeddedServices> openEmbedded(const ServiceConfig& config, std::shared_ptr<Clock> clock) {
+    namespace fs = std::filesystem;
+    const fs::path dir(config.dataDir);
+    for (const fs::path& d : {dir, dir / "blobs", dir / "scratch"}) {
+        std::error_code ec;
+        fs::create_directories(d, ec);
+        if (ec)
+            return apiError(ApiErrorCode::Internal, "cannot create the data directory " + d.string());
+    }
+    auto db = SqliteDatabase::open((dir / "quacktracks.db").string());
+    if (!db)
+        return db.error();
+    auto secret = LocalBlobStore::loadOrCreateSecret((dir / "secret.key").string());
+    if (!secret)
+        return secret.error();
+    EmbeddedServices s;
+    s.db = db.value();
+    s.blobs = std::make_shared<LocalBlobStore>((dir / "blobs").string(), std::move(secret).value());
+    s.clock = std::move(clock);
+    s.service = std::make_shared<MasteringService>(config, s.db, s.blobs, s.clock);
+    return s;
+}
+
+} // namespace quack::service

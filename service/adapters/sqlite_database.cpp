@@ -1,0 +1,691 @@
+#include "service/adapters/sqlite_database.h"
+
+#include <sqlite3.h>
+
+#include <cassert>
+#include <functional>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace quack::service {
+namespace {
+
+// Schema migrations, applied in order inside one transaction each; the version table records
+// how many ran. Append only: never edit a migration that has shipped.
+constexpr std::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    declared_size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    blob_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'consumed', 'deleted')),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    delete_after INTEGER NOT NULL,
+    deleted_at INTEGER
+);
+CREATE INDEX uploads_user ON uploads(user_id);
+CREATE INDEX uploads_pending ON uploads(state, delete_after);
+-- jobs.user_id has no foreign key: deleting an account keeps the job's metadata, anonymised.
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    original_filename TEXT NOT NULL,
+    preset TEXT,
+    target_lufs REAL,
+    ceiling_dbtp REAL,
+    style TEXT NOT NULL,
+    intensity TEXT NOT NULL,
+    format TEXT NOT NULL,
+    status TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    download_expires_at INTEGER,
+    deleted_at INTEGER,
+    output_blob_key TEXT NOT NULL DEFAULT '',
+    report_json TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    scheduled_at INTEGER NOT NULL,
+    leased_by TEXT,
+    lease_expires_at INTEGER,
+    usage_audio_seconds REAL NOT NULL DEFAULT 0,
+    usage_input_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX jobs_runnable ON jobs(status, scheduled_at);
+CREATE INDEX jobs_user ON jobs(user_id, created_at);
+CREATE INDEX jobs_upload ON jobs(upload_id);
+CREATE TABLE retention_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX retention_subject ON retention_events(subject_id);
+)sql",
+};
+
+constexpr const char* kJobColumns =
+    "id, user_id, upload_id, original_filename, preset, target_lufs, ceiling_dbtp, style, "
+    "intensity, format, status, progress, stage, created_at, started_at, finished_at, "
+    "download_expires_at, deleted_at, output_blob_key, report_json, error_code, error_message, "
+    "attempt, max_attempts, scheduled_at, leased_by, lease_expires_at, usage_audio_seconds, "
+    "usage_input_bytes";
+
+constexpr const char* kUploadColumns =
+    "id, user_id, filename, declared_size, content_type, blob_key, state, created_at, expires_at, "
+    "delete_after, deleted_at";
+
+const char* uploadStateName(UploadState s) {
+    switch (s) {
+    case UploadState::Pending: return "pending";
+    case UploadState::Consumed: return "consumed";
+    case UploadState::Deleted: return "deleted";
+    }
+    return "pending";
+}
+
+UploadState uploadStateFrom(std::string_view s) {
+    if (s == "consumed")
+        return UploadState::Consumed;
+    if (s == "deleted")
+        return UploadState::Deleted;
+    return UploadState::Pending;
+}
+
+/// A prepared statement borrowed from the cache: bound, stepped, reset on destruction.
+class Stmt {
+  public:
+    explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+    ~Stmt() {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    Stmt& bind(int i, const std::string& v) {
+        sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, const char* v) { return bind(i, std::string(v)); }
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(s_, i, v);
+        return *this;
+    }
+    Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+    Stmt& bind(int i, double v) {
+        sqlite3_bind_double(s_, i, v);
+        return *this;
+    }
+    template <typename T> Stmt& bind(int i, const std::optional<T>& v) {
+        if (v)
+            return bind(i, *v);
+        sqlite3_bind_null(s_, i);
+        return *this;
+    }
+    /// SQLITE_ROW, SQLITE_DONE or an error code.
+    int step() { return sqlite3_step(s_); }
+    bool exec() { return step() == SQLITE_DONE; }
+
+    std::string text(int c) const {
+        const auto* p = sqlite3_column_text(s_, c);
+        return p ? std::string(reinterpret_cast<const char*>(p),
+                               static_cast<std::size_t>(sqlite3_column_bytes(s_, c)))
+                 : std::string();
+    }
+    std::int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }
+    double real(int c) const { return sqlite3_column_double(s_, c); }
+    bool isNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+    std::optional<std::int64_t> optI64(int c) const {
+        return isNull(c) ? std::nullopt : std::optional<std::int64_t>(i64(c));
+    }
+    std::optional<double> optReal(int c) const {
+        return isNull(c) ? std::nullopt : std::optional<double>(real(c));
+    }
+    std::optional<std::string> optText(int c) const {
+        return isNull(c) ? std::nullopt : std::optional<std::string>(text(c));
+    }
+
+  private:
+    sqlite3_stmt* s_;
+};
+
+Job readJob(const Stmt& s) {
+    Job j;
+    j.id = s.text(0);
+    j.userId = s.text(1);
+    j.uploadId = s.text(2);
+    j.originalFilename = s.text(3);
+    j.settings.preset = s.optText(4);
+    j.settings.targetLufs = s.optReal(5);
+    j.settings.ceilingDbtp = s.optReal(6);
+    j.settings.style = s.text(7);
+    j.settings.intensity = s.text(8);
+    j.settings.format = s.text(9);
+    j.status = jobStatusFromString(s.text(10)).value_or(JobStatus::Failed);
+    j.progress = s.real(11);
+    j.stage = s.text(12);
+    j.createdAt = s.i64(13);
+    j.startedAt = s.optI64(14);
+    j.finishedAt = s.optI64(15);
+    j.downloadExpiresAt = s.optI64(16);
+    j.deletedAt = s.optI64(17);
+    j.outputBlobKey = s.text(18);
+    j.reportJson = s.optText(19);
+    j.errorCode = s.optText(20);
+    j.errorMessage = s.optText(21);
+    j.attempt = static_cast<int>(s.i64(22));
+    j.maxAttempts = static_cast<int>(s.i64(23));
+    j.scheduledAt = s.i64(24);
+    j.leasedBy = s.optText(25);
+    j.leaseExpiresAt = s.optI64(26);
+    j.usageAudioSeconds = s.real(27);
+    j.usageInputBytes = s.i64(28);
+    return j;
+}
+
+/// Binds every job column in kJobColumns order, starting at index `first`.
+void bindJob(Stmt& s, const Job& j, int first) {
+    const int o = first - 1;
+    s.bind(o + 1, j.id).bind(o + 2, j.userId).bind(o + 3, j.uploadId).bind(o + 4, j.originalFilename);
+    s.bind(o + 5, j.settings.preset).bind(o + 6, j.settings.targetLufs).bind(o + 7, j.settings.ceilingDbtp);
+    s.bind(o + 8, j.settings.style).bind(o + 9, j.settings.intensity).bind(o + 10, j.settings.format);
+    s.bind(o + 11, toString(j.status)).bind(o + 12, j.progress).bind(o + 13, j.stage);
+    s.bind(o + 14, j.createdAt).bind(o + 15, j.startedAt).bind(o + 16, j.finishedAt);
+    s.bind(o + 17, j.downloadExpiresAt).bind(o + 18, j.deletedAt).bind(o + 19, j.outputBlobKey);
+    s.bind(o + 20, j.reportJson).bind(o + 21, j.errorCode).bind(o + 22, j.errorMessage);
+    s.bind(o + 23, j.attempt).bind(o + 24, j.maxAttempts).bind(o + 25, j.scheduledAt);
+    s.bind(o + 26, j.leasedBy).bind(o + 27, j.leaseExpiresAt).bind(o + 28, j.usageAudioSeconds);
+    s.bind(o + 29, j.usageInputBytes);
+}
+
+Upload readUpload(const Stmt& s) {
+    Upload u;
+    u.id = s.text(0);
+    u.userId = s.text(1);
+    u.filename = s.text(2);
+    u.declaredSize = s.i64(3);
+    u.contentType = s.text(4);
+    u.blobKey = s.text(5);
+    u.state = uploadStateFrom(s.text(6));
+    u.createdAt = s.i64(7);
+    u.expiresAt = s.i64(8);
+    u.deleteAfter = s.i64(9);
+    u.deletedAt = s.optI64(10);
+    return u;
+}
+
+User readUser(const Stmt& s) {
+    return User{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4)};
+}
+
+const std::string kUpdateJobSet =
+    "user_id=?2, upload_id=?3, original_filename=?4, preset=?5, target_lufs=?6, ceiling_dbtp=?7, "
+    "style=?8, intensity=?9, format=?10, status=?11, progress=?12, stage=?13, created_at=?14, "
+    "started_at=?15, finished_at=?16, download_expires_at=?17, deleted_at=?18, "
+    "output_blob_key=?19, report_json=?20, error_code=?21, error_message=?22, attempt=?23, "
+    "max_attempts=?24, scheduled_at=?25, leased_by=?26, lease_expires_at=?27, "
+    "usage_audio_seconds=?28, usage_input_bytes=?29";
+
+} // namespace
+
+struct SqliteDatabase::Impl {
+    sqlite3* db = nullptr;
+    std::mutex mutex; // one connection, used by one thread at a time
+    std::unordered_map<std::string, sqlite3_stmt*> cache;
+
+    ~Impl() {
+        for (auto& [sql, s] : cache)
+            sqlite3_finalize(s);
+        sqlite3_close(db);
+    }
+
+    Stmt prepare(const std::string& sql) {
+        auto it = cache.find(sql);
+        if (it == cache.end()) {
+            sqlite3_stmt* s = nullptr;
+            const int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                                              SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+            // Our SQL is fixed text: a prepare failure is a bug, not an expected error.
+            assert(rc == SQLITE_OK && "SQL prepares");
+            (void)rc;
+            it = cache.emplace(sql, s).first;
+        }
+        return Stmt(it->second);
+    }
+
+    bool execRaw(const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+
+    /// Runs fn inside BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so concurrent
+    /// writers (threads or processes) wait on busy_timeout instead of failing a lock upgrade.
+    /// fn returns false to roll back.
+    bool immediate(const std::function<bool()>& fn) {
+        if (!execRaw("BEGIN IMMEDIATE"))
+            return false;
+        if (!fn()) {
+            execRaw("ROLLBACK");
+            return false;
+        }
+        if (!execRaw("COMMIT")) {
+            execRaw("ROLLBACK");
+            return false;
+        }
+        return true;
+    }
+
+    std::optional<Job> oneJob(const std::string& sql, const std::function<void(Stmt&)>& bind) {
+        auto s = prepare(sql);
+        bind(s);
+        if (s.step() == SQLITE_ROW)
+            return readJob(s);
+        return std::nullopt;
+    }
+    std::vector<Job> jobs(const std::string& sql, const std::function<void(Stmt&)>& bind) {
+        auto s = prepare(sql);
+        bind(s);
+        std::vector<Job> out;
+        while (s.step() == SQLITE_ROW)
+            out.push_back(readJob(s));
+        return out;
+    }
+    std::vector<Upload> uploads(const std::string& sql, const std::function<void(Stmt&)>& bind) {
+        auto s = prepare(sql);
+        bind(s);
+        std::vector<Upload> out;
+        while (s.step() == SQLITE_ROW)
+            out.push_back(readUpload(s));
+        return out;
+    }
+};
+
+SqliteDatabase::SqliteDatabase(sqlite3* db) : impl_(std::make_unique<Impl>()) { impl_->db = db; }
+SqliteDatabase::~SqliteDatabase() = default;
+
+ApiResult<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const std::string& path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                   nullptr);
+    std::shared_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
+    if (rc != SQLITE_OK)
+        return apiError(ApiErrorCode::Internal, "cannot open the database");
+    auto& impl = *db->impl_;
+    // busy_timeout before anything that may wait on another process's lock.
+    sqlite3_busy_timeout(raw, 10000);
+    // WAL: readers never block the writer; synchronous=NORMAL is durable across process crashes
+    // in WAL mode (only an OS crash may lose the last commits), FULL adds a sync per commit.
+    if (!impl.execRaw("PRAGMA journal_mode=WAL") || !impl.execRaw("PRAGMA synchronous=FULL") ||
+        !impl.execRaw("PRAGMA foreign_keys=ON"))
+        return apiError(ApiErrorCode::Internal, "cannot configure the database");
+    bool migrated = impl.immediate([&] {
+        if (!impl.execRaw("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+            return false;
+        sqlite3_stmt* s = nullptr;
+        sqlite3_prepare_v2(raw, "SELECT version FROM schema_version", -1, &s, nullptr);
+        int version = -1;
+        if (sqlite3_step(s) == SQLITE_ROW)
+            version = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        if (version < 0) {
+            if (!impl.execRaw("INSERT INTO schema_version VALUES (0)"))
+                return false;
+            version = 0;
+        }
+        constexpr int kKnown = static_cast<int>(std::size(kMigrations));
+        if (version > kKnown)
+            return false; // a newer build migrated this file: refuse rather than corrupt it
+        for (int v = version; v < kKnown; ++v)
+            if (!impl.execRaw(std::string(kMigrations[v]).c_str()))
+                return false;
+        const std::string set = "UPDATE schema_version SET version = " + std::to_string(kKnown);
+        return impl.execRaw(set.c_str());
+    });
+    if (!migrated)
+        return apiError(ApiErrorCode::Internal,
+                        "cannot migrate the database schema (newer schema or I/O error)");
+    return db;
+}
+
+int SqliteDatabase::schemaVersion() {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("SELECT version FROM schema_version");
+    return s.step() == SQLITE_ROW ? static_cast<int>(s.i64(0)) : 0;
+}
+
+// ---- users and sessions ----
+
+ApiStatus SqliteDatabase::insertUser(const User& user) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare(
+        "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    s.bind(1, user.id).bind(2, user.email).bind(3, user.name).bind(4, user.passwordHash).bind(5, user.createdAt);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE)
+        return {};
+    if (rc == SQLITE_CONSTRAINT)
+        return {apiError(ApiErrorCode::EmailTaken, "an account with this email already exists")};
+    return {apiError(ApiErrorCode::Internal, "cannot store the account")};
+}
+
+std::optional<User> SqliteDatabase::userByEmail(const std::string& email) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?1");
+    s.bind(1, email);
+    if (s.step() == SQLITE_ROW)
+        return readUser(s);
+    return std::nullopt;
+}
+
+std::optional<User> SqliteDatabase::userById(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?1");
+    s.bind(1, id);
+    if (s.step() == SQLITE_ROW)
+        return readUser(s);
+    return std::nullopt;
+}
+
+void SqliteDatabase::updatePasswordHash(const std::string& userId, const std::string& hash) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1");
+    s.bind(1, userId).bind(2, hash).exec();
+}
+
+void SqliteDatabase::updateUserName(const std::string& userId, const std::string& name) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("UPDATE users SET name = ?2 WHERE id = ?1");
+    s.bind(1, userId).bind(2, name).exec();
+}
+
+void SqliteDatabase::insertSession(const Session& session) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, "
+                            "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    s.bind(1, session.tokenHash).bind(2, session.userId).bind(3, session.createdAt)
+        .bind(4, session.lastSeenAt).bind(5, session.expiresAt).exec();
+}
+
+std::optional<Session> SqliteDatabase::sessionByTokenHash(const std::string& tokenHash) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("SELECT token_hash, user_id, created_at, last_seen_at, expires_at "
+                            "FROM sessions WHERE token_hash = ?1");
+    s.bind(1, tokenHash);
+    if (s.step() == SQLITE_ROW)
+        return Session{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4)};
+    return std::nullopt;
+}
+
+void SqliteDatabase::touchSession(const std::string& tokenHash, UnixSeconds at) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1");
+    s.bind(1, tokenHash).bind(2, at).exec();
+}
+
+void SqliteDatabase::deleteSession(const std::string& tokenHash) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("DELETE FROM sessions WHERE token_hash = ?1");
+    s.bind(1, tokenHash).exec();
+}
+
+void SqliteDatabase::deleteExpiredSessions(UnixSeconds now) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("DELETE FROM sessions WHERE expires_at <= ?1");
+    s.bind(1, now).exec();
+}
+
+// ---- uploads ----
+
+void SqliteDatabase::insertUpload(const Upload& u) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare(std::string("INSERT INTO uploads (") + kUploadColumns +
+                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    s.bind(1, u.id).bind(2, u.userId).bind(3, u.filename).bind(4, u.declaredSize).bind(5, u.contentType)
+        .bind(6, u.blobKey).bind(7, uploadStateName(u.state)).bind(8, u.createdAt).bind(9, u.expiresAt)
+        .bind(10, u.deleteAfter).bind(11, u.deletedAt).exec();
+}
+
+std::optional<Upload> SqliteDatabase::uploadById(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    auto v = impl_->uploads(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?1",
+                            [&](Stmt& s) { s.bind(1, id); });
+    if (v.empty())
+        return std::nullopt;
+    return v.front();
+}
+
+ApiStatus SqliteDatabase::consumeUploadAndInsertJob(const std::string& uploadId, const Job& job) {
+    std::lock_guard lock(impl_->mutex);
+    bool conflict = false;
+    const bool ok = impl_->immediate([&] {
+        auto u = impl_->prepare("UPDATE uploads SET state = 'consumed' WHERE id = ?1 AND state = 'pending'");
+        u.bind(1, uploadId);
+        if (!u.exec())
+            return false;
+        if (sqlite3_changes(impl_->db) != 1) {
+            conflict = true;
+            return false;
+        }
+        auto s = impl_->prepare(std::string("INSERT INTO jobs (") + kJobColumns +
+                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                                "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)");
+        bindJob(s, job, 1);
+        return s.exec();
+    });
+    if (ok)
+        return {};
+    if (conflict)
+        return {apiError(ApiErrorCode::Conflict, "this upload was already used or deleted")};
+    return {apiError(ApiErrorCode::Internal, "cannot store the job")};
+}
+
+std::vector<Upload> SqliteDatabase::uploadsToDelete(UnixSeconds now) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->uploads(std::string("SELECT ") + kUploadColumns +
+                              " FROM uploads WHERE state = 'pending' AND delete_after <= ?1",
+                          [&](Stmt& s) { s.bind(1, now); });
+}
+
+void SqliteDatabase::markUploadDeleted(const std::string& uploadId, UnixSeconds at) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("UPDATE uploads SET state = 'deleted', deleted_at = COALESCE(deleted_at, ?2) "
+                            "WHERE id = ?1");
+    s.bind(1, uploadId).bind(2, at).exec();
+}
+
+std::vector<Upload> SqliteDatabase::uploadsForUser(const std::string& userId) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->uploads(std::string("SELECT ") + kUploadColumns +
+                              " FROM uploads WHERE user_id = ?1 ORDER BY created_at DESC, id",
+                          [&](Stmt& s) { s.bind(1, userId); });
+}
+
+// ---- jobs ----
+
+std::optional<Job> SqliteDatabase::jobById(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->oneJob(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1",
+                         [&](Stmt& s) { s.bind(1, id); });
+}
+
+std::vector<Job> SqliteDatabase::jobsForUser(const std::string& userId, int limit) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->jobs(std::string("SELECT ") + kJobColumns +
+                           " FROM jobs WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+                       [&](Stmt& s) { s.bind(1, userId).bind(2, limit); });
+}
+
+void SqliteDatabase::updateJob(const Job& job) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("UPDATE jobs SET " + kUpdateJobSet + " WHERE id = ?1");
+    bindJob(s, job, 1);
+    s.exec();
+}
+
+// ---- queue ----
+
+std::optional<Job> SqliteDatabase::leaseNextJob(const std::string& workerId, UnixSeconds now,
+                                                std::int64_t leaseSeconds) {
+    std::lock_guard lock(impl_->mutex);
+    std::optional<Job> leased;
+    impl_->immediate([&] {
+        // Oldest runnable first (FIFO by schedule, then creation); the write lock taken by
+        // BEGIN IMMEDIATE makes the select-and-update atomic across processes.
+        leased = impl_->oneJob(
+            std::string("UPDATE jobs SET status = 'processing', attempt = attempt + 1, leased_by = ?1, "
+                        "lease_expires_at = ?2 + ?3, started_at = COALESCE(started_at, ?2), "
+                        "progress = 0, stage = 'queued' WHERE id = (SELECT id FROM jobs WHERE "
+                        "status = 'queued' AND scheduled_at <= ?2 ORDER BY scheduled_at, created_at, "
+                        "rowid LIMIT 1) RETURNING ") + kJobColumns,
+            [&](Stmt& s) { s.bind(1, workerId).bind(2, now).bind(3, leaseSeconds); });
+        return true;
+    });
+    return leased;
+}
+
+bool SqliteDatabase::heartbeat(const std::string& jobId, const std::string& workerId, UnixSeconds now,
+                               std::int64_t leaseSeconds, double progress, const std::string& stage) {
+    std::lock_guard lock(impl_->mutex);
+    bool held = false;
+    impl_->immediate([&] {
+        auto s = impl_->prepare("UPDATE jobs SET lease_expires_at = ?3 + ?4, progress = ?5, stage = ?6 "
+                                "WHERE id = ?1 AND leased_by = ?2 AND status = 'processing'");
+        s.bind(1, jobId).bind(2, workerId).bind(3, now).bind(4, leaseSeconds).bind(5, progress).bind(6, stage);
+        if (!s.exec())
+            return false;
+        held = sqlite3_changes(impl_->db) == 1;
+        return true;
+    });
+    return held;
+}
+
+bool SqliteDatabase::finishLeasedJob(const Job& job, const std::string& workerId) {
+    std::lock_guard lock(impl_->mutex);
+    bool held = false;
+    impl_->immediate([&] {
+        auto s = impl_->prepare("UPDATE jobs SET " + kUpdateJobSet +
+                                " WHERE id = ?1 AND leased_by = ?30 AND status = 'processing'");
+        bindJob(s, job, 1);
+        s.bind(30, workerId);
+        if (!s.exec())
+            return false;
+        held = sqlite3_changes(impl_->db) == 1;
+        return true;
+    });
+    return held;
+}
+
+std::vector<Job> SqliteDatabase::expiredLeases(UnixSeconds now) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->jobs(std::string("SELECT ") + kJobColumns +
+                           " FROM jobs WHERE status = 'processing' AND lease_expires_at <= ?1",
+                       [&](Stmt& s) { s.bind(1, now); });
+}
+
+bool SqliteDatabase::requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId,
+                                         UnixSeconds now) {
+    std::lock_guard lock(impl_->mutex);
+    bool held = false;
+    impl_->immediate([&] {
+        auto s = impl_->prepare("UPDATE jobs SET " + kUpdateJobSet +
+                                " WHERE id = ?1 AND leased_by = ?30 AND status = 'processing' "
+                                "AND lease_expires_at <= ?31");
+        bindJob(s, updated, 1);
+        s.bind(30, expiredWorkerId).bind(31, now);
+        if (!s.exec())
+            return false;
+        held = sqlite3_changes(impl_->db) == 1;
+        return true;
+    });
+    return held;
+}
+
+// ---- retention ----
+
+std::vector<Job> SqliteDatabase::mastersToExpire(UnixSeconds now) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->jobs(std::string("SELECT ") + kJobColumns +
+                           " FROM jobs WHERE status = 'done' AND download_expires_at <= ?1 AND deleted_at IS NULL",
+                       [&](Stmt& s) { s.bind(1, now); });
+}
+
+std::vector<Upload> SqliteDatabase::consumedUploadsToDelete() {
+    std::lock_guard lock(impl_->mutex);
+    std::string cols;
+    for (std::string_view c : {"id", "user_id", "filename", "declared_size", "content_type", "blob_key",
+                               "state", "created_at", "expires_at", "delete_after", "deleted_at"})
+        cols += (cols.empty() ? "u." : ", u.") + std::string(c);
+    return impl_->uploads("SELECT " + cols + " FROM uploads u JOIN jobs j ON j.upload_id = u.id "
+                                             "WHERE u.state = 'consumed' AND j.status IN "
+                                             "('done', 'failed', 'expired', 'deleted')",
+                          [](Stmt&) {});
+}
+
+void SqliteDatabase::recordRetentionEvent(const RetentionEvent& e) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare(
+        "INSERT INTO retention_events (at, subject_kind, subject_id, reason) VALUES (?1, ?2, ?3, ?4)");
+    s.bind(1, e.at).bind(2, e.subjectKind).bind(3, e.subjectId).bind(4, e.reason).exec();
+}
+
+std::vector<RetentionEvent> SqliteDatabase::retentionEvents(const std::string& subjectId) {
+    std::lock_guard lock(impl_->mutex);
+    auto s = impl_->prepare("SELECT at, subject_kind, subject_id, reason FROM retention_events "
+                            "WHERE subject_id = ?1 ORDER BY seq");
+    s.bind(1, subjectId);
+    std::vector<RetentionEvent> out;
+    while (s.step() == SQLITE_ROW)
+        out.push_back(RetentionEvent{s.i64(0), s.text(1), s.text(2), s.text(3)});
+    return out;
+}
+
+// ---- privacy ----
+
+ApiStatus SqliteDatabase::deleteUserAndAnonymise(const std::string& userId, const std::string& anonymousId) {
+    std::lock_guard lock(impl_->mutex);
+    const bool ok = impl_->immediate([&] {
+        auto j = impl_->prepare("UPDATE jobs SET user_id = ?2, original_filename = '', report_json = NULL, "
+                                "error_message = NULL WHERE user_id = ?1");
+        if (!j.bind(1, userId).bind(2, anonymousId).exec())
+            return false;
+        auto u = impl_->prepare("DELETE FROM uploads WHERE user_id = ?1");
+        if (!u.bind(1, userId).exec())
+            return false;
+        auto s = impl_->prepare("DELETE FROM sessions WHERE user_id = ?1");
+        if (!s.bind(1, userId).exec())
+            return false;
+        auto d = impl_->prepare("DELETE FROM users WHERE id = ?1");
+        return d.bind(1, userId).exec();
+    });
+    if (!ok)
+        return {apiError(ApiErrorCode::Internal, "cannot delete the account")};
+    return {};
+}
+
+} // namespace quack::service

@@ -1,0 +1,78 @@
+#pragma once
+/// Database on SQLite: WAL, busy_timeout, foreign keys, versioned schema migrations, prepared
+/// statements. One connection guarded by a mutex per instance (SQLite serialises writers
+/// anyway); many processes may open the same file: the job lease runs in BEGIN IMMEDIATE, so
+/// two workers never lease the same job.
+#include "service/app/ports.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+struct sqlite3;
+
+namespace quack::service {
+
+class SqliteDatabase final : public Database {
+  public:
+    /// Opens (creating if needed) the database file and migrates its schema.
+    /// Errors: Internal (cannot open, or a newer schema than this build knows).
+    static ApiResult<std::shared_ptr<SqliteDatabase>> open(const std::string& path);
+    ~SqliteDatabase() override;
+    SqliteDatabase(const SqliteDatabase&) = delete;
+    SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+    /// Current schema version (for tests and `quacktracks doctor`).
+    int schemaVersion();
+
+    // users and sessions
+    ApiStatus insertUser(const User& user) override;
+    std::optional<User> userByEmail(const std::string& email) override;
+    std::optional<User> userById(const std::string& id) override;
+    void updatePasswordHash(const std::string& userId, const std::string& hash) override;
+    void updateUserName(const std::string& userId, const std::string& name) override;
+    void insertSession(const Session& session) override;
+    std::optional<Session> sessionByTokenHash(const std::string& tokenHash) override;
+    void touchSession(const std::string& tokenHash, UnixSeconds at) override;
+    void deleteSession(const std::string& tokenHash) override;
+    void deleteExpiredSessions(UnixSeconds now) override;
+
+    // uploads
+    void insertUpload(const Upload& upload) override;
+    std::optional<Upload> uploadById(const std::string& id) override;
+    ApiStatus consumeUploadAndInsertJob(const std::string& uploadId, const Job& job) override;
+    std::vector<Upload> uploadsToDelete(UnixSeconds now) override;
+    void markUploadDeleted(const std::string& uploadId, UnixSeconds at) override;
+    std::vector<Upload> uploadsForUser(const std::string& userId) override;
+
+    // jobs
+    std::optional<Job> jobById(const std::string& id) override;
+    std::vector<Job> jobsForUser(const std::string& userId, int limit) override;
+    void updateJob(const Job& job) override;
+
+    // queue
+    std::optional<Job> leaseNextJob(const std::string& workerId, UnixSeconds now,
+                                    std::int64_t leaseSeconds) override;
+    bool heartbeat(const std::string& jobId, const std::string& workerId, UnixSeconds now,
+                   std::int64_t leaseSeconds, double progress, const std::string& stage) override;
+    bool finishLeasedJob(const Job& job, const std::string& workerId) override;
+    std::vector<Job> expiredLeases(UnixSeconds now) override;
+    bool requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId,
+                             UnixSeconds now) override;
+
+    // retention
+    std::vector<Job> mastersToExpire(UnixSeconds now) override;
+    std::vector<Upload> consumedUploadsToDelete() override;
+    void recordRetentionEvent(const RetentionEvent& event) override;
+    std::vector<RetentionEvent> retentionEvents(const std::string& subjectId) override;
+
+    // privacy
+    ApiStatus deleteUserAndAnonymise(const std::string& userId, const std::string& anonymousId) override;
+
+  private:
+    explicit SqliteDatabase(sqlite3* db);
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace quack::service

@@ -1,0 +1,58 @@
+#pragma once
+/// The HTTP/1.1 server (Boost.Beast, compiled in server.cpp only): N I/O threads running one
+/// coroutine per connection, keep-alive, per-operation timeouts, 8 KiB header and 64 KiB JSON
+/// body limits, graceful shutdown. Routes: /api/ (api.h, run on a small blocking pool so
+/// password hashing never stalls I/O), /api/v1/jobs/{id}/events (server-sent events),
+/// /blob/... (the local store's signed URLs, streamed both ways), everything else the web app.
+#include "service/adapters/local_blob_store.h"
+#include "service/app/mastering_service.h"
+#include "service/http/http_message.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace quack::service::http {
+
+struct ServerOptions {
+    std::string bindAddress = "127.0.0.1";
+    int port = 8080;                       ///< 0: an ephemeral port (see HttpServer::port)
+    int ioThreads = 2;
+    int handlerThreads = 4;                ///< blocking API calls (database, Argon2id)
+    std::string webRoot;                   ///< built web app; empty or missing: no static files
+    AccessLog accessLog;                   ///< may be empty
+    std::size_t headerLimitBytes = 8 * 1024;
+    std::size_t jsonBodyLimitBytes = 64 * 1024;
+    std::chrono::seconds idleTimeout{30};  ///< waiting for a request's headers (keep-alive)
+    std::chrono::seconds ioTimeout{60};    ///< each read/write of a body chunk
+    std::chrono::milliseconds ssePoll{250};
+    std::chrono::seconds sseHeartbeat{15};
+};
+
+class HttpServer {
+  public:
+    /// blobs may be null when the blob store is not the local one (S3 serves its own URLs).
+    HttpServer(ServerOptions options, std::shared_ptr<MasteringService> service,
+               std::shared_ptr<LocalBlobStore> blobs);
+    ~HttpServer(); ///< stops if running
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    /// Binds, listens and starts the I/O threads. Error: Unavailable naming the address when
+    /// the port cannot be bound.
+    ApiStatus start();
+    /// The bound port (the real one when options.port was 0). Valid after start().
+    int port() const;
+    /// Stops accepting, lets requests in flight finish for up to `grace`, ends event streams,
+    /// then closes every connection and joins the threads. Idempotent.
+    void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+    /// Blocks until SIGINT or SIGTERM arrives (the caller then calls stop()).
+    void waitForTerminationSignal();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace quack::service::http
