@@ -6,12 +6,21 @@ RELEASE := build/release
 DEBUG := build/debug
 CORPUS ?= /tmp/quack-corpus
 
-.PHONY: deps build build-debug run test test-release test-sanitize corpus bench clean format
+.PHONY: deps web build build-debug run test test-release test-sanitize corpus bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
 
-build: deps
+# The browser UI (web/dist, served by `quacktracks serve`). npm ci runs only when node_modules
+# is missing or the lockfile is newer than the last install.
+web: deps web/node_modules/.package-lock.json
+	@cd web && npm run --silent build
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+build: deps web
 	@cmake --preset release >/dev/null
 	@cmake --build $(RELEASE) -j $(JOBS)
 
@@ -20,8 +29,7 @@ build-debug: deps
 	@cmake --build $(DEBUG) -j $(JOBS)
 
 run: build
-	@echo "QuackTracks CLI: $(RELEASE)/bin/quacktracks (try: $(RELEASE)/bin/quacktracks --help)"
-	$(RELEASE)/bin/quacktracks --help
+	$(RELEASE)/bin/quacktracks serve --port 8080 --data-dir ./data --web-root web/dist
 
 # The corpus of real music (../shared/tools/make-corpus); corpus tests use it when present.
 corpus:
