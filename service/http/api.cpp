@@ -230,11 +230,9 @@ void Api::addRoutes() {
                     auto name = optionalString(body.value(), "name", wrongType);
                     if (wrongType)
                         return errorResponse(malformed("name must be a string"));
-                    auto user = svc.registerUser({email.value(), password.value(), name});
-                    if (!user)
-                        return errorOr(user);
-                    // Registration signs the user in: the same path as login, so one session code.
-                    auto session = svc.login({email.value(), password.value(), req.clientAddress});
+                    // Registration signs the user in with the hash it just made (one Argon2id
+                    // computation, not two).
+                    auto session = svc.registerAndLogin({email.value(), password.value(), name});
                     if (!session)
                         return errorOr(session);
                     return sessionResponse(201, session.value());
