@@ -1,5 +1,7 @@
 #include "engine/chain/album.h"
 
+#include "engine/chain/report_util.h"
+
 #include "engine/analysis/loudness.h"
 
 #include <algorithm>
@@ -11,15 +13,8 @@
 namespace quack {
 namespace {
 
-std::string fmt2(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    return buf;
-}
-
-nlohmann::json r2(double x) {
-    return std::isfinite(x) ? nlohmann::json(std::round(x * 100.0) / 100.0) : nlohmann::json();
-}
+using chain_detail::fmt;
+constexpr auto r2 = chain_detail::round2OrNull;
 
 /// BS.1770 integrated loudness of several files played in sequence (album loudness): the
 /// gating runs over the concatenated 100 ms hop energies.
@@ -189,8 +184,8 @@ Result<AlbumOutcome> masterAlbum(const AlbumRequest& req, const AlbumProgressFn&
          nlohmann::json::array(
              {{{"name", "album.loudness"},
                {"value", r2(req.intent.targetLufs)},
-               {"reason", "the loudest track (" + fmt2(loudestIn) + " LUFS as mixed) is mastered to " +
-                              fmt2(req.intent.targetLufs) +
+               {"reason", "the loudest track (" + fmt("%.2f", loudestIn) + " LUFS as mixed) is mastered to " +
+                              fmt("%.2f", req.intent.targetLufs) +
                               " LUFS; every other track keeps its distance to it, so quiet songs stay quiet"}},
               {{"name", "album.eq_curve"},
                {"value", albumParams.eqActive ? "shared" : "none"},

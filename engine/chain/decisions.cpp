@@ -1,5 +1,7 @@
 #include "engine/chain/decisions.h"
 
+#include "engine/chain/report_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,11 +12,7 @@
 namespace quack {
 namespace {
 
-std::string fmt(const char* format, double value) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, value);
-    return buf;
-}
+using chain_detail::fmt;
 
 double dbToPower(double db) { return std::pow(10.0, db / 10.0); }
 double powerToDb(double p) { return p > 0.0 ? 10.0 * std::log10(p) : -std::numeric_limits<double>::infinity(); }

@@ -1,5 +1,7 @@
 #include "engine/chain/master.h"
 
+#include "engine/chain/report_util.h"
+
 #include "engine/analysis/loudness.h"
 #include "engine/analysis/true_peak.h"
 #include "engine/chain/spool.h"
@@ -25,6 +27,8 @@
 
 namespace quack {
 namespace {
+
+using chain_detail::TempFileGuard;
 
 constexpr FrameCount kBlockFrames = 4096;
 /// A render is accepted when our meter reads within this of the target. The promise is +-0.1 LU
@@ -803,17 +807,6 @@ Result<RenderResult> renderPass(Spools& spools, const AudioFileInfo& info, doubl
 }
 
 /// Removes a temporary file unless it was committed.
-struct TempFileGuard {
-    std::string path;
-    bool committed = false;
-    ~TempFileGuard() {
-        if (!committed && !path.empty()) {
-            std::error_code ec;
-            std::filesystem::remove(path, ec);
-        }
-    }
-};
-
 nlohmann::json decisionsJson(const ChainParams& p) {
     nlohmann::json d = nlohmann::json::array();
     for (const auto& x : p.decisions)

@@ -1,5 +1,7 @@
 #include "engine/chain/preview.h"
 
+#include "engine/chain/report_util.h"
+
 #include "engine/analysis/analyzer.h"
 #include "engine/analysis/loudness.h"
 #include "engine/io/audio_source.h"
@@ -17,28 +19,14 @@
 namespace quack {
 namespace {
 
-constexpr FrameCount kBlock = 4096;
+using chain_detail::fmt;
+using chain_detail::TempFileGuard;
 
-std::string fmt2(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    return buf;
-}
+constexpr FrameCount kBlock = 4096;
 
 double energyToLufs(double e) {
     return e > 0.0 ? -0.691 + 10.0 * std::log10(e) : -std::numeric_limits<double>::infinity();
 }
-
-/// Removes a temporary file unless released (commit renamed it away).
-struct TempGuard {
-    std::string path;
-    ~TempGuard() {
-        if (!path.empty()) {
-            std::error_code ec;
-            std::filesystem::remove(path, ec);
-        }
-    }
-};
 
 /// Streams frames [start, start + count) of `src` (from its beginning), faded in and out by
 /// kPreviewFadeMs raised-cosine ramps and scaled by `gain`, to `fn`.
@@ -100,7 +88,7 @@ Result<ExcerptLevel> measureExcerpt(AudioSource& src, FrameCount start, FrameCou
 Status writeExcerpt(AudioSource& src, FrameCount start, FrameCount count, double gain,
                     const std::string& path, std::uint64_t seed) {
     const AudioFileInfo& info = src.info();
-    TempGuard temp{temporaryPathBeside(path)};
+    TempFileGuard temp{temporaryPathBeside(path)};
     WriterOptions wopt;
     wopt.format = OutputFormat::Wav24;
     wopt.sampleRate = info.sampleRate;
@@ -120,7 +108,7 @@ Status writeExcerpt(AudioSource& src, FrameCount start, FrameCount count, double
         return s;
     if (auto s = commitFile(temp.path, path); !s)
         return s;
-    temp.path.clear();
+    temp.committed = true;
     return Status::success();
 }
 
@@ -204,7 +192,7 @@ Result<PreviewOutcome> writePreviews(const PreviewRequest& req) {
         const double originalMax = oLevel->lufs + (req.ceilingDbtp - oLevel->truePeakDbtp);
         if (originalMax < common) {
             common = originalMax;
-            levelReason = "the original reaches only " + fmt2(originalMax) +
+            levelReason = "the original reaches only " + fmt("%.2f", originalMax) +
                           " LUFS before its true peak meets the ceiling, so the master's excerpt is "
                           "turned down to meet it there";
         } else {
@@ -223,7 +211,7 @@ Result<PreviewOutcome> writePreviews(const PreviewRequest& req) {
     out.masterLufs = mLevel->lufs + out.masterGainDb;
     out.originalLufs = oLevel->lufs + out.originalGainDb;
 
-    auto r2 = [](double x) { return std::isfinite(x) ? nlohmann::json(std::round(x * 100.0) / 100.0) : nlohmann::json(); };
+    constexpr auto r2 = chain_detail::round2OrNull;
     out.report = {
         {"start_seconds", r2(out.startSeconds)},
         {"duration_seconds", r2(out.durationSeconds)},
@@ -233,7 +221,7 @@ Result<PreviewOutcome> writePreviews(const PreviewRequest& req) {
         {"original_gain_db", r2(out.originalGainDb)},
         {"master_file", std::filesystem::path(req.masterOut).filename().string()},
         {"original_file", std::filesystem::path(req.originalOut).filename().string()},
-        {"section_reason", "the passage whose loudness is closest to the whole track's (" + fmt2(trackLufs) +
+        {"section_reason", "the passage whose loudness is closest to the whole track's (" + fmt("%.2f", trackLufs) +
                                " LUFS): the most typical part, not the intro or only the loudest"},
         {"level_reason", levelReason},
     };

@@ -1,5 +1,7 @@
 #include "engine/chain/reference.h"
 
+#include "engine/chain/report_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,11 +10,7 @@
 namespace quack {
 namespace {
 
-std::string fmt(const char* format, double value) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, value);
-    return buf;
-}
+using chain_detail::fmt;
 
 /// Index of centre `hz` in `s`, or -1.
 long indexOf(const Spectrum& s, double hz) {
