@@ -2,6 +2,8 @@
 /// Expected failures as values (DuckDB / cpp-httplib style). Every ErrorCode has one stable
 /// string id, one CLI exit code and one HTTP status, defined in one table (error.cpp).
 /// Bugs are asserts, not errors.
+#include "engine/core/result.h"
+
 #include <cassert>
 #include <optional>
 #include <span>
@@ -41,6 +43,9 @@ struct ErrorInfo {
     std::string_view id; ///< stable snake_case id, e.g. "corrupt_file"
     int exitCode;        ///< CLI exit status
     int httpStatus;      ///< HTTP status the service maps it to
+    /// The same request may succeed when tried again (I/O trouble or a bug's transient
+    /// trigger), so a worker retries it; false for anything about the input or the settings.
+    bool retryable;
 };
 
 const ErrorInfo& errorInfo(ErrorCode code);
@@ -54,39 +59,8 @@ struct Error {
     std::string_view id() const { return errorInfo(code).id; }
 };
 
-/// A value or an Error. Small stand-in for std::expected (C++23).
-template <typename T> class [[nodiscard]] Result {
-  public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
-
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    T& value() & { assert(ok()); return std::get<0>(v_); }
-    const T& value() const& { assert(ok()); return std::get<0>(v_); }
-    T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-
-  private:
-    std::variant<T, Error> v_;
-};
-
 /// Result of an operation with no value.
-class [[nodiscard]] Status {
-  public:
-    Status() = default;
-    Status(Error error) : error_(std::move(error)) {}
-    static Status success() { return {}; }
-    bool ok() const { return !error_.has_value(); }
-    explicit operator bool() const { return ok(); }
-    const Error& error() const { assert(!ok()); return *error_; }
-
-  private:
-    std::optional<Error> error_;
-};
+using Status = BasicStatus<Error>;
 
 inline Error makeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 

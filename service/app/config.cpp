@@ -206,7 +206,7 @@ ApiResult<ServiceConfig> loadConfig(const std::string& path) {
                 if (key == f.key) {
                     known = true;
                     if (auto s = f.fromJson(config, value); !s)
-                        return *s.error;
+                        return s.error();
                 }
             if (!known) // a typo must not silently leave a default (e.g. a retention period)
                 return invalid(key, "is not a known setting");
@@ -215,9 +215,9 @@ ApiResult<ServiceConfig> loadConfig(const std::string& path) {
     for (const auto& f : fields())
         if (const char* v = std::getenv(envName(f.key).c_str()))
             if (auto s = f.fromJson(config, Json(std::string(v))); !s)
-                return *s.error;
+                return s.error();
     if (auto s = validate(config); !s)
-        return *s.error;
+        return s.error();
     return config;
 }
 

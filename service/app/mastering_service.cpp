@@ -366,7 +366,7 @@ ApiResult<UserProfile> MasteringService::registerUser(const RegisterRequest& req
         return apiError(ApiErrorCode::Unavailable, "the server is busy; try again");
     User user{detail::randomId("usr_"), email, name, *hash, clock_->now()};
     if (auto s = db_->insertUser(user); !s)
-        return *s.error;
+        return s.error();
     return UserProfile{user.id, user.email, user.name, user.createdAt};
 }
 
@@ -593,7 +593,7 @@ ApiResult<JobView> MasteringService::createJob(const Caller& caller, const Creat
     job.scheduledAt = now;
     job.usageInputBytes = info->size;
     if (auto s = db_->consumeUploadAndInsertJob(upload->id, job); !s)
-        return *s.error;
+        return s.error();
     return JobView{job, std::nullopt};
 }
 
@@ -648,7 +648,7 @@ ApiResult<JobView> MasteringService::deleteJob(const Caller& caller, const std::
     if (!job || job->userId != caller.userId)
         return apiError(ApiErrorCode::NotFound, "no such job");
     if (auto s = deleteJobFiles(*db_, *blobs_, *job, clock_->now(), "user_deleted"); !s)
-        return *s.error;
+        return s.error();
     auto after = db_->jobById(jobId);
     if (!after)
         return apiError(ApiErrorCode::NotFound, "no such job");

@@ -20,19 +20,6 @@ using SteadyClock = std::chrono::steady_clock;
 /// may go quiet for a long stage, but the lease must not.
 constexpr auto kMinBeat = std::chrono::milliseconds(250);
 
-/// Engine errors caused by the input or the settings: retrying cannot help, fail for good.
-bool permanentEngineError(quack::ErrorCode code) {
-    switch (code) {
-    case quack::ErrorCode::ReadFailed:
-    case quack::ErrorCode::WriteFailed:
-    case quack::ErrorCode::Internal:
-    case quack::ErrorCode::FileNotFound: // our scratch file vanished: a transient local problem
-        return false;
-    default:
-        return true;
-    }
-}
-
 std::string safeTag(std::string_view workerId) {
     std::string out;
     for (const char c : workerId)
@@ -159,10 +146,10 @@ bool Worker::runOnce() {
     if (!upload) {
         permanent = apiError(ApiErrorCode::Gone, "the uploaded file is gone");
     } else if (auto f = blobs_->fetchToFile(upload->blobKey, input.string()); !f) {
-        if (f.error->code == ApiErrorCode::NotFound)
+        if (f.error().code == ApiErrorCode::NotFound)
             permanent = apiError(ApiErrorCode::Gone, "the uploaded file is gone");
         else
-            transient = *f.error;
+            transient = f.error();
     }
 
     std::optional<quack::MasterOutcome> outcome;
@@ -204,7 +191,7 @@ bool Worker::runOnce() {
             } else {
                 quack::Error e = r.error();
                 e.message = userFacing(std::move(e.message));
-                if (permanentEngineError(e.code))
+                if (!quack::errorInfo(e.code).retryable)
                     permanent = fromEngine(e);
                 else
                     transient = fromEngine(e);
@@ -214,7 +201,7 @@ bool Worker::runOnce() {
     if (outcome && !beat.lost()) {
         storedKey = detail::masterKey(job, extension);
         if (auto s = blobs_->putFromFile(storedKey, output.string(), ""); !s) {
-            transient = *s.error;
+            transient = s.error();
             storedKey.clear();
         }
     }

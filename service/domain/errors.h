@@ -4,12 +4,9 @@
 /// (quack::errorInfo), so an engine code keeps its id and status in the API.
 #include "engine/core/error.h"
 
-#include <cassert>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
 
 namespace quack::service {
 
@@ -40,38 +37,30 @@ struct ApiError {
     std::string engineId;
 
     std::string_view id() const;  ///< stable snake_case code, engineId if set
-    int httpStatus() const;
+    int httpStatus() const;       ///< the engine's status for an engine error, else the table's
+    int exitCode() const;         ///< likewise, for the command line
+    bool retryable() const;
 };
 
 ApiError apiError(ApiErrorCode code, std::string message);
 /// Maps an engine error (bad audio file, ...) keeping its stable id and HTTP status.
 ApiError fromEngine(const quack::Error& error);
 
-/// A value or an ApiError (same shape as quack::Result).
-template <typename T> class [[nodiscard]] ApiResult {
-  public:
-    ApiResult(T value) : v_(std::move(value)) {}
-    ApiResult(ApiError error) : v_(std::move(error)) {}
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    T& value() & { assert(ok()); return std::get<0>(v_); }
-    const T& value() const& { assert(ok()); return std::get<0>(v_); }
-    T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-    const ApiError& error() const { assert(!ok()); return std::get<1>(v_); }
-
-  private:
-    std::variant<T, ApiError> v_;
-};
-
+/// A value or an ApiError: the engine's Result template with the service's error type.
+template <typename T> using ApiResult = quack::Result<T, ApiError>;
 /// Success or an ApiError.
-struct [[nodiscard]] ApiStatus {
-    std::optional<ApiError> error;
-    bool ok() const { return !error.has_value(); }
-    explicit operator bool() const { return ok(); }
+using ApiStatus = quack::BasicStatus<ApiError>;
+
+/// Everything known about one service error code, from the single table in errors.cpp.
+struct ApiErrorInfo {
+    ApiErrorCode code;
+    std::string_view id; ///< stable snake_case id
+    int httpStatus;
+    int exitCode;        ///< what the command line (serve, worker, admin) exits with
+    bool retryable;      ///< the same request may succeed later (busy, rate limited)
 };
+const ApiErrorInfo& apiErrorInfo(ApiErrorCode code);
+/// All service codes, in table order (for docs, `quacktracks errors` and tests).
+std::span<const ApiErrorInfo> allApiErrorInfos();
 
 } // namespace quack::service

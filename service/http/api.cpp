@@ -317,7 +317,7 @@ void Api::addRoutes() {
             return errorOr(password);
         auto done = svc.deleteAccount(caller.value(), password.value());
         if (!done.ok())
-            return errorResponse(*done.error);
+            return errorResponse(done.error());
         HttpResponse r;
         r.status = 204;
         r.headers.emplace_back("Set-Cookie", clearSessionSetCookie(secure));

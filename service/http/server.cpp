@@ -249,7 +249,7 @@ struct HttpServer::Impl {
             co_return co_await writeError(stream, ApiErrorCode::PayloadTooLarge, "more bytes than the upload declared", version,
                 false);
         if (auto st = svc->checkUploadWritable(grant->key); !st)
-            co_return co_await writeError(stream, *st.error, version, false);
+            co_return co_await writeError(stream, st.error(), version, false);
         auto writer = blobs->openWriter(grant.value());
         if (!writer)
             co_return co_await writeError(stream, writer.error(), version, false);
@@ -278,10 +278,10 @@ struct HttpServer::Impl {
             const auto got = chunk.size() - bp.get().body().size;
             if (got > 0)
                 if (auto st = writer.value()->write(chunk.data(), got); !st)
-                    co_return co_await writeError(stream, *st.error, version, false);
+                    co_return co_await writeError(stream, st.error(), version, false);
         }
         if (auto st = writer.value()->commit(); !st)
-            co_return co_await writeError(stream, *st.error, version, bp.get().keep_alive());
+            co_return co_await writeError(stream, st.error(), version, bp.get().keep_alive());
         HttpResponse ok;
         ok.status = 200;
         ok.headers.emplace_back("Content-Type", "application/json");

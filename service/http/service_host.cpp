@@ -30,7 +30,7 @@ ApiResult<std::unique_ptr<ServiceHost>> ServiceHost::start(const ServiceConfig& 
     so.accessLog = options.accessLog;
     host->server_ = std::make_unique<HttpServer>(so, s.service, s.blobs);
     if (auto st = host->server_->start(); !st)
-        return *st.error;
+        return st.error();
 
     for (int i = 0; i < config.workers; ++i) {
         host->workers_.push_back(std::make_unique<Worker>(config, s.db, s.blobs, s.clock, makeWorkerId(i)));

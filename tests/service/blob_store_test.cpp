@@ -121,17 +121,17 @@ TEST(ServiceBlobs, SizeBoundAndSniffingAndAbortLeaveNothing) {
     ASSERT_TRUE(up.ok());
     auto tooBig = env.put(up->url, wav, 1000);
     ASSERT_FALSE(tooBig.ok());
-    EXPECT_EQ(tooBig.error->id(), "payload_too_large");
+    EXPECT_EQ(tooBig.error().id(), "payload_too_large");
 
     auto up2 = env.svc().createUpload(c, {"a.wav", 1000, "audio/wav"});
     std::vector<char> text(1000, 'a');
     auto wrong = env.put(up2->url, text, 3); // sniffed once 12 bytes have arrived, over 4 writes
     ASSERT_FALSE(wrong.ok());
-    EXPECT_EQ(wrong.error->id(), "unsupported_media_type");
+    EXPECT_EQ(wrong.error().id(), "unsupported_media_type");
     auto tiny = env.put(up2->url, std::vector<char>{'R', 'I', 'F'});
-    EXPECT_EQ(tiny.error->id(), "unsupported_media_type");
+    EXPECT_EQ(tiny.error().id(), "unsupported_media_type");
     auto empty = env.put(up2->url, {});
-    EXPECT_EQ(empty.error->id(), "malformed_request");
+    EXPECT_EQ(empty.error().id(), "malformed_request");
 
     { // abandoned writer: destructor removes the temp file
         auto grant = env.s.blobs->verify(Access::Put, up2->url.url, env.clock->now());
@@ -189,9 +189,9 @@ TEST(ServiceBlobs, OwnershipUploadsAndJobsAreNotFoundForOthers) {
     auto slot = env.svc().createUpload(a, {"x.wav", 100, "audio/wav"});
     EXPECT_EQ(env.svc().createJob(a, {slot->uploadId, {}}).error().id(), "conflict");
     // A still-valid PUT URL cannot write to a used upload.
-    EXPECT_EQ(env.svc().checkUploadWritable("uploads/" + id).error->id(), "conflict");
+    EXPECT_EQ(env.svc().checkUploadWritable("uploads/" + id).error().id(), "conflict");
     EXPECT_TRUE(env.svc().checkUploadWritable("uploads/" + slot->uploadId).ok());
-    EXPECT_EQ(env.svc().checkUploadWritable("masters/x").error->id(), "not_found");
+    EXPECT_EQ(env.svc().checkUploadWritable("masters/x").error().id(), "not_found");
 }
 
 } // namespace

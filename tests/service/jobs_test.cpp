@@ -480,7 +480,7 @@ TEST(ServicePrivacy, DeleteAccountRemovesFilesAndPersonalDataKeepsAnonymousMetad
     const auto master = *env.s.blobs->pathOf(env.get(doneId).outputBlobKey);
     const auto queuedUpload = env.get(queuedId).uploadId;
 
-    EXPECT_EQ(env.svc().deleteAccount(env.alice, "wrong password!").error->id(), "invalid_credentials");
+    EXPECT_EQ(env.svc().deleteAccount(env.alice, "wrong password!").error().id(), "invalid_credentials");
     ASSERT_TRUE(env.svc().deleteAccount(env.alice, "correct horse battery").ok());
 
     EXPECT_FALSE(std::filesystem::exists(master));

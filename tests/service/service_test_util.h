@@ -187,7 +187,7 @@ struct Env {
         if (!up)
             return {};
         auto st = put(up->url, bytes);
-        EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error->message);
+        EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error().message);
         return up->uploadId;
     }
 
