@@ -3,7 +3,7 @@
 #include "engine/chain/master.h"
 #include "engine/chain/preview.h"
 #include "engine/core/error.h"
-#include "service/http/service_host.h"
+#include "service/host/service_host.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -134,12 +134,14 @@ std::optional<quack::service::ServiceConfig> serviceConfig(const ServiceFlags& f
 
 int serviceFailure(const quack::service::ApiError& e) {
     std::cerr << "quacktracks: error [" << e.id() << "]: " << e.message << "\n";
-    return quack::errorInfo(ErrorCode::Internal).exitCode;
+    return e.exitCode(); // from the error table: a busy database is 69 (unavailable), not a bug
 }
 
 void printSweep(const quack::service::SweepReport& r) {
-    std::printf("sweep: %d uploads deleted, %d masters expired, %d leases recovered\n", r.uploadsDeleted,
-                r.mastersExpired, r.leasesRecovered);
+    std::printf("sweep: %d uploads deleted, %d masters expired, %d leases recovered, %d orphaned objects "
+                "deleted, %d partial writes removed, %d errors\n",
+                r.uploadsDeleted, r.mastersExpired, r.leasesRecovered, r.orphansDeleted, r.incompleteDeleted,
+                r.errors);
     std::fflush(stdout);
 }
 
@@ -153,7 +155,8 @@ int runServe(const quack::service::ServiceConfig& config) {
                      static_cast<unsigned long long>(e.bytesSent));
     };
     options.onSweep = [](const quack::service::SweepReport& r) {
-        if (r.uploadsDeleted + r.mastersExpired + r.leasesRecovered > 0)
+        if (r.uploadsDeleted + r.mastersExpired + r.leasesRecovered + r.orphansDeleted + r.incompleteDeleted +
+                r.errors > 0)
             printSweep(r);
     };
     auto host = http::ServiceHost::start(config, quack::service::systemClock(), options);
@@ -174,11 +177,12 @@ int runServe(const quack::service::ServiceConfig& config) {
 
 /// A worker process alone: shares the database and blob directory with `serve`.
 int runWorker(const quack::service::ServiceConfig& config) {
-    auto services = quack::service::openEmbedded(config);
+    auto services = quack::service::openServices(config);
     if (!services)
         return serviceFailure(services.error());
     const auto& s = services.value();
-    quack::service::Worker worker(config, s.db, s.blobs, s.clock, quack::service::http::makeWorkerId(0));
+    quack::service::Worker worker(config, s.ports.db, s.ports.blobs, s.ports.clock,
+                                  quack::service::http::makeWorkerId(0));
     // SIGINT/SIGTERM are taken synchronously by this thread (sigwait), not by a handler, so
     // stopping the worker needs no async-signal-safe code. The lease makes an abrupt end
     // (SIGKILL) harmless too: another worker takes the job when the lease expires.
@@ -188,7 +192,7 @@ int runWorker(const quack::service::ServiceConfig& config) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::thread loop([&worker] { worker.run(); });
-    std::printf("QuackTracks worker polling %s\n", config.dataDir.c_str());
+    std::printf("QuackTracks worker polling %s (%s)\n", config.dataDir.c_str(), s.description.c_str());
     std::fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
@@ -304,11 +308,11 @@ int main(int argc, char** argv) {
             return runServe(*config);
         if (*workerCmd)
             return runWorker(*config);
-        auto services = quack::service::openEmbedded(*config);
+        auto services = quack::service::openServices(*config);
         if (!services)
             return serviceFailure(services.error());
         const auto& s = services.value();
-        printSweep(quack::service::sweepOnce(*s.db, *s.blobs, *s.clock, *config));
+        printSweep(quack::service::sweepOnce(s.db(), s.blobs(), *s.ports.clock, *config));
         return 0;
     }
     if (*presetsCmd) {
@@ -326,11 +330,18 @@ int main(int argc, char** argv) {
     }
     if (*errorsCmd) {
         nlohmann::json list = nlohmann::json::array();
-        for (const auto& e : quack::allErrorInfos()) {
-            list.push_back({{"code", e.id}, {"exit_code", e.exitCode}, {"http_status", e.httpStatus}});
+        // One list: the engine's codes, then the service's (serve, worker, admin and the API).
+        auto row = [&](std::string_view id, int exitCode, int httpStatus, bool retryable, const char* scope) {
+            list.push_back({{"code", id}, {"exit_code", exitCode}, {"http_status", httpStatus},
+                            {"retryable", retryable}, {"scope", scope}});
             if (!mode.json)
-                std::printf("%-26s exit %3d  http %d\n", std::string(e.id).c_str(), e.exitCode, e.httpStatus);
-        }
+                std::printf("%-26s exit %3d  http %d%s\n", std::string(id).c_str(), exitCode, httpStatus,
+                            retryable ? "  retryable" : "");
+        };
+        for (const auto& e : quack::allErrorInfos())
+            row(e.id, e.exitCode, e.httpStatus, e.retryable, "engine");
+        for (const auto& e : quack::service::allApiErrorInfos())
+            row(e.id, e.exitCode, e.httpStatus, e.retryable, "service");
         if (mode.json)
             std::cout << list.dump(2) << "\n";
         return 0;

@@ -4,7 +4,7 @@
 
 namespace quack::service {
 
-ApiResult<EmbeddedServices> openEmbedded(const ServiceConfig& config, std::shared_ptr<Clock> clock) {
+ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config) {
     namespace fs = std::filesystem;
     const fs::path dir(config.dataDir);
     for (const fs::path& d : {dir, dir / "blobs", dir / "scratch"}) {
@@ -19,12 +19,10 @@ ApiResult<EmbeddedServices> openEmbedded(const ServiceConfig& config, std::share
     auto secret = LocalBlobStore::loadOrCreateSecret((dir / "secret.key").string());
     if (!secret)
         return secret.error();
-    EmbeddedServices s;
-    s.db = db.value();
-    s.blobs = std::make_shared<LocalBlobStore>((dir / "blobs").string(), std::move(secret).value());
-    s.clock = std::move(clock);
-    s.service = std::make_shared<MasteringService>(config, s.db, s.blobs, s.clock);
-    return s;
+    EmbeddedAdapters a;
+    a.db = db.value();
+    a.blobs = std::make_shared<LocalBlobStore>((dir / "blobs").string(), std::move(secret).value());
+    return a;
 }
 
 } // namespace quack::service

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <atomic>
@@ -163,7 +164,7 @@ bool copyFile(const fs::path& src, const fs::path& dst) {
     return ok;
 }
 
-class FileWriter final : public LocalBlobStore::Writer {
+class FileWriter final : public SignedUrlEndpoint::Writer {
   public:
     FileWriter(fs::path temp, fs::path final, int fd, std::int64_t maxBytes)
         : temp_(std::move(temp)), final_(std::move(final)), fd_(fd), maxBytes_(maxBytes) {}
@@ -229,8 +230,6 @@ class FileWriter final : public LocalBlobStore::Writer {
 };
 
 } // namespace
-
-LocalBlobStore::Writer::~Writer() = default;
 
 LocalBlobStore::LocalBlobStore(std::string rootDir, std::string secretKey, std::string urlPrefix)
     : root_(std::move(rootDir)), secret_(std::move(secretKey)), prefix_(std::move(urlPrefix)) {
@@ -315,9 +314,10 @@ std::string noNewlines(std::string s) {
 }
 } // namespace
 
-SignedUrl LocalBlobStore::presignPut(const std::string& key, std::int64_t maxBytes,
-                                     const std::string& contentType, UnixSeconds expiresAt) {
-    assert(validKey(key));
+ApiResult<SignedUrl> LocalBlobStore::presignPut(const std::string& key, std::int64_t maxBytes,
+                                                const std::string& contentType, UnixSeconds expiresAt) {
+    if (!validKey(key))
+        return apiError(ApiErrorCode::Internal, "invalid object key");
     const std::string ct = noNewlines(contentType);
     SignedUrl url;
     url.method = "PUT";
@@ -328,9 +328,10 @@ SignedUrl LocalBlobStore::presignPut(const std::string& key, std::int64_t maxByt
     return url;
 }
 
-SignedUrl LocalBlobStore::presignGet(const std::string& key, const std::string& downloadName,
-                                     UnixSeconds expiresAt) {
-    assert(validKey(key));
+ApiResult<SignedUrl> LocalBlobStore::presignGet(const std::string& key, const std::string& downloadName,
+                                                UnixSeconds expiresAt) {
+    if (!validKey(key))
+        return apiError(ApiErrorCode::Internal, "invalid object key");
     const std::string dn = noNewlines(downloadName);
     SignedUrl url;
     url.method = "GET";
@@ -340,7 +341,7 @@ SignedUrl LocalBlobStore::presignGet(const std::string& key, const std::string& 
     return url;
 }
 
-ApiResult<LocalBlobStore::Grant> LocalBlobStore::verify(Access access, std::string_view target,
+ApiResult<SignedUrlEndpoint::Grant> LocalBlobStore::verify(Access access, std::string_view target,
                                                         UnixSeconds now) const {
     if (target.substr(0, prefix_.size()) != prefix_)
         return apiError(ApiErrorCode::NotFound, "not found");
@@ -402,7 +403,7 @@ ApiResult<LocalBlobStore::Grant> LocalBlobStore::verify(Access access, std::stri
     return grant;
 }
 
-ApiResult<std::unique_ptr<LocalBlobStore::Writer>> LocalBlobStore::openWriter(const Grant& grant) {
+ApiResult<std::unique_ptr<SignedUrlEndpoint::Writer>> LocalBlobStore::openWriter(const Grant& grant) {
     if (!validKey(grant.key))
         return apiError(ApiErrorCode::NotFound, "not found");
     const fs::path final = fs::path(root_) / grant.key;
@@ -425,15 +426,80 @@ std::optional<std::string> LocalBlobStore::pathOf(const std::string& key) const 
     return p.string();
 }
 
-std::optional<BlobInfo> LocalBlobStore::stat(const std::string& key) {
+ApiResult<std::optional<BlobInfo>> LocalBlobStore::stat(const std::string& key) {
+    if (!validKey(key))
+        return apiError(ApiErrorCode::Internal, "invalid object key");
+    struct ::stat st {};
+    const std::string p = (fs::path(root_) / key).string();
+    if (::stat(p.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return std::optional<BlobInfo>();
+        return apiError(ApiErrorCode::Internal, "cannot read the store");
+    }
+    if (!S_ISREG(st.st_mode))
+        return std::optional<BlobInfo>();
+    return std::optional<BlobInfo>(BlobInfo{static_cast<std::int64_t>(st.st_size), {}});
+}
+
+ApiResult<std::string> LocalBlobStore::readPrefix(const std::string& key, std::size_t maxBytes) {
     auto p = pathOf(key);
     if (!p)
-        return std::nullopt;
+        return apiError(ApiErrorCode::NotFound, "the file is gone");
+    const int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return apiError(errno == ENOENT ? ApiErrorCode::NotFound : ApiErrorCode::Internal,
+                        "cannot read the stored file");
+    std::string out(maxBytes, '\0');
+    std::size_t got = 0;
+    while (got < maxBytes) {
+        const ssize_t r = ::read(fd, out.data() + got, maxBytes - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += static_cast<std::size_t>(r);
+    }
+    ::close(fd);
+    out.resize(got);
+    return out;
+}
+
+ApiResult<std::vector<std::string>> LocalBlobStore::list(const std::string& prefix) {
+    std::vector<std::string> keys;
     std::error_code ec;
-    const auto size = fs::file_size(*p, ec);
+    const fs::path root(root_);
+    for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+        if (!it->is_regular_file(ec))
+            continue;
+        const std::string name = it->path().filename().string();
+        if (!name.empty() && name.front() == '.')
+            continue; // a temp file of a write in progress (or of one killed mid-write)
+        const std::string key = fs::relative(it->path(), root, ec).generic_string();
+        if (!ec && validKey(key) && key.compare(0, prefix.size(), prefix) == 0)
+            keys.push_back(key);
+    }
     if (ec)
-        return std::nullopt;
-    return BlobInfo{static_cast<std::int64_t>(size)};
+        return apiError(ApiErrorCode::Internal, "cannot list the store");
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+ApiResult<int> LocalBlobStore::sweepIncomplete(UnixSeconds startedBefore) {
+    int removed = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(fs::path(root_), ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() < 5 || name.front() != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0)
+            continue;
+        struct ::stat st {};
+        if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime >= startedBefore)
+            continue;
+        if (::unlink(it->path().c_str()) == 0)
+            ++removed;
+    }
+    if (ec)
+        return apiError(ApiErrorCode::Internal, "cannot list the store");
+    return removed;
 }
 
 ApiStatus LocalBlobStore::fetchToFile(const std::string& key, const std::string& localPath) {

@@ -24,7 +24,7 @@
 
 namespace quack::service {
 
-class LocalBlobStore final : public BlobStore {
+class LocalBlobStore final : public BlobStore, public SignedUrlEndpoint {
   public:
     /// rootDir is created if missing. secretKey: raw bytes (32), see loadOrCreateSecret.
     LocalBlobStore(std::string rootDir, std::string secretKey, std::string urlPrefix = "/blob/");
@@ -33,52 +33,37 @@ class LocalBlobStore final : public BlobStore {
     /// Errors: Internal if the file cannot be read/created or has the wrong size.
     static ApiResult<std::string> loadOrCreateSecret(const std::string& path);
 
-    enum class Access { Get, Put };
-    /// What a verified URL allows.
-    struct Grant {
-        std::string key;
-        std::int64_t maxBytes = 0;   ///< PUT: size bound; GET: 0
-        std::string contentType;     ///< PUT: the type the client must send
-        std::string downloadName;    ///< GET: Content-Disposition filename
-    };
-
-    /// Verifies a signed URL as received (path + query, e.g. "/blob/uploads/upl_x?expires=...").
-    /// Errors: InvalidSignature (403) for a missing/forged/tampered signature or a URL signed
-    /// for the other method, UrlExpired (410) when now > expires, NotFound for malformed keys or
-    /// a path outside urlPrefix.
-    ApiResult<Grant> verify(Access access, std::string_view target, UnixSeconds now) const;
-
-    /// Streaming writer for a verified PUT: bytes go to a temp file; the first bytes are sniffed
-    /// (looksLikeAudio, else UnsupportedMediaType); more than maxBytes -> PayloadTooLarge; the
-    /// object appears only on commit(); the destructor removes an uncommitted temp file.
-    /// After an error the writer is dead (further calls return the same error).
-    class Writer {
-      public:
-        virtual ~Writer();
-        virtual ApiStatus write(const char* data, std::size_t n) = 0;
-        /// Errors: UnsupportedMediaType if fewer than the sniffed bytes were ever written and
-        /// they do not look like audio, BadRequest for an empty body, Internal for I/O.
-        virtual ApiStatus commit() = 0;
-    };
-    ApiResult<std::unique_ptr<Writer>> openWriter(const Grant& grant);
-
-    /// Local path of an existing object (for serving GETs with a file body); nullopt if the key
-    /// is invalid or the object does not exist.
-    std::optional<std::string> pathOf(const std::string& key) const;
-
     /// True if key matches [a-z0-9_./-]+, has no "..", no leading '/', no empty segment.
     static bool validKey(std::string_view key);
 
+    // SignedUrlEndpoint
+    /// Errors: InvalidSignature (403) for a missing/forged/tampered signature or a URL signed
+    /// for the other method, UrlExpired (410) when now > expires, NotFound for malformed keys or
+    /// a path outside urlPrefix.
+    ApiResult<Grant> verify(Access access, std::string_view target, UnixSeconds now) const override;
+    /// Bytes go to a temp file; the first bytes are sniffed (looksLikeAudio, else
+    /// UnsupportedMediaType) so a wrong file is refused before it fills the disk; more than
+    /// maxBytes -> PayloadTooLarge; the object appears only on commit(); the destructor removes
+    /// an uncommitted temp file. After an error the writer is dead.
+    ApiResult<std::unique_ptr<Writer>> openWriter(const Grant& grant) override;
+    std::optional<std::string> pathOf(const std::string& key) const override;
+
     // BlobStore
-    SignedUrl presignPut(const std::string& key, std::int64_t maxBytes,
-                         const std::string& contentType, UnixSeconds expiresAt) override;
-    SignedUrl presignGet(const std::string& key, const std::string& downloadName,
-                         UnixSeconds expiresAt) override;
-    std::optional<BlobInfo> stat(const std::string& key) override;
+    ApiResult<SignedUrl> presignPut(const std::string& key, std::int64_t maxBytes,
+                                    const std::string& contentType, UnixSeconds expiresAt) override;
+    ApiResult<SignedUrl> presignGet(const std::string& key, const std::string& downloadName,
+                                    UnixSeconds expiresAt) override;
+    /// contentType is empty: the local store does not record it (the PUT handler enforced it).
+    ApiResult<std::optional<BlobInfo>> stat(const std::string& key) override;
+    ApiResult<std::string> readPrefix(const std::string& key, std::size_t maxBytes) override;
     ApiStatus fetchToFile(const std::string& key, const std::string& localPath) override;
     ApiStatus putFromFile(const std::string& key, const std::string& localPath,
                           const std::string& contentType) override;
     ApiStatus remove(const std::string& key) override;
+    /// Complete objects only: temp files (hidden names) are not objects.
+    ApiResult<std::vector<std::string>> list(const std::string& prefix) override;
+    /// Hidden temp files ('.<name>.<pid>-...tmp') last written before startedBefore.
+    ApiResult<int> sweepIncomplete(UnixSeconds startedBefore) override;
 
     const std::string& rootDir() const { return root_; }
 

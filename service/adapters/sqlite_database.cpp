@@ -254,6 +254,19 @@ const std::string kUpdateJobSet =
     "max_attempts=?24, scheduled_at=?25, leased_by=?26, lease_expires_at=?27, "
     "usage_audio_seconds=?28, usage_input_bytes=?29";
 
+/// A failed SQLite call as a port error: lock contention that outlasted busy_timeout is
+/// Unavailable (retryable), anything else Internal. `what` says what failed, never the data.
+ApiError dbError(int rc, std::string_view what) {
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return apiError(ApiErrorCode::Unavailable, "the database is busy (" + std::string(what) + ")");
+    if (rc == SQLITE_FULL)
+        return apiError(ApiErrorCode::Unavailable, "the database disk is full (" + std::string(what) + ")");
+    return apiError(ApiErrorCode::Internal, "database error (" + std::string(what) + ")");
+}
+
+/// Sentinel rc for "the transaction's own condition failed" (conflict, fence lost).
+constexpr int kAbort = -1;
+
 } // namespace
 
 struct SqliteDatabase::Impl {
@@ -281,49 +294,90 @@ struct SqliteDatabase::Impl {
         return Stmt(it->second);
     }
 
-    bool execRaw(const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+    int execRaw(const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }
 
     /// Runs fn inside BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so concurrent
     /// writers (threads or processes) wait on busy_timeout instead of failing a lock upgrade.
-    /// fn returns false to roll back.
-    bool immediate(const std::function<bool()>& fn) {
-        if (!execRaw("BEGIN IMMEDIATE"))
-            return false;
-        if (!fn()) {
+    /// fn returns SQLITE_OK to commit, anything else (an SQLite code or kAbort) to roll back;
+    /// the result is SQLITE_OK or the code that stopped it.
+    int immediate(const std::function<int()>& fn) {
+        if (const int rc = execRaw("BEGIN IMMEDIATE"); rc != SQLITE_OK)
+            return rc;
+        if (const int rc = fn(); rc != SQLITE_OK) {
             execRaw("ROLLBACK");
-            return false;
+            return rc;
         }
-        if (!execRaw("COMMIT")) {
+        if (const int rc = execRaw("COMMIT"); rc != SQLITE_OK) {
             execRaw("ROLLBACK");
-            return false;
+            return rc;
         }
-        return true;
+        return SQLITE_OK;
     }
 
-    std::optional<Job> oneJob(const std::string& sql, const std::function<void(Stmt&)>& bind) {
-        auto s = prepare(sql);
-        bind(s);
-        if (s.step() == SQLITE_ROW)
-            return readJob(s);
-        return std::nullopt;
+    /// One write statement: SQLITE_OK or its error code.
+    static int write(Stmt& s) {
+        const int rc = s.step();
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
-    std::vector<Job> jobs(const std::string& sql, const std::function<void(Stmt&)>& bind) {
+
+    /// Reads every row with `read`; an error code that interrupted the rows is an error.
+    template <typename Row, typename Read>
+    ApiResult<std::vector<Row>> rows(const std::string& sql, const std::function<void(Stmt&)>& bind,
+                                     Read read, std::string_view what) {
         auto s = prepare(sql);
         bind(s);
-        std::vector<Job> out;
-        while (s.step() == SQLITE_ROW)
-            out.push_back(readJob(s));
+        std::vector<Row> out;
+        int rc = 0;
+        while ((rc = s.step()) == SQLITE_ROW)
+            out.push_back(read(s));
+        if (rc != SQLITE_DONE)
+            return dbError(rc, what);
         return out;
     }
-    std::vector<Upload> uploads(const std::string& sql, const std::function<void(Stmt&)>& bind) {
-        auto s = prepare(sql);
-        bind(s);
-        std::vector<Upload> out;
-        while (s.step() == SQLITE_ROW)
-            out.push_back(readUpload(s));
-        return out;
+    ApiResult<std::vector<Job>> jobs(const std::string& sql, const std::function<void(Stmt&)>& bind,
+                                     std::string_view what = "reading jobs") {
+        return rows<Job>(sql, bind, readJob, what);
+    }
+    ApiResult<std::vector<Upload>> uploads(const std::string& sql, const std::function<void(Stmt&)>& bind,
+                                           std::string_view what = "reading uploads") {
+        return rows<Upload>(sql, bind, readUpload, what);
+    }
+    /// One fenced UPDATE in a write transaction: true if exactly one row matched.
+    ApiResult<bool> fencedUpdate(const std::function<void(Stmt&)>& bind,
+                                                 const std::string& sql, std::string_view what) {
+        bool held = false;
+        const int rc = immediate([&] {
+            auto s = prepare(sql);
+            bind(s);
+            if (const int r = Impl::write(s); r != SQLITE_OK)
+                return r;
+            held = sqlite3_changes(db) == 1;
+            return SQLITE_OK;
+        });
+        if (rc != SQLITE_OK)
+            return dbError(rc, what);
+        return held;
+    }
+
+    template <typename Row>
+    static ApiResult<std::optional<Row>> first(ApiResult<std::vector<Row>> all) {
+        if (!all)
+            return all.error();
+        if (all->empty())
+            return std::optional<Row>();
+        return std::optional<Row>(std::move(all->front()));
     }
 };
+
+namespace {
+
+ApiStatus statusOf(int rc, std::string_view what) {
+    if (rc == SQLITE_OK || rc == SQLITE_DONE)
+        return {};
+    return dbError(rc, what);
+}
+
+} // namespace
 
 SqliteDatabase::SqliteDatabase(sqlite3* db) : impl_(std::make_unique<Impl>()) { impl_->db = db; }
 SqliteDatabase::~SqliteDatabase() = default;
@@ -339,14 +393,16 @@ ApiResult<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const std::strin
     auto& impl = *db->impl_;
     // busy_timeout before anything that may wait on another process's lock.
     sqlite3_busy_timeout(raw, 10000);
-    // WAL: readers never block the writer; synchronous=NORMAL is durable across process crashes
-    // in WAL mode (only an OS crash may lose the last commits), FULL adds a sync per commit.
-    if (!impl.execRaw("PRAGMA journal_mode=WAL") || !impl.execRaw("PRAGMA synchronous=FULL") ||
-        !impl.execRaw("PRAGMA foreign_keys=ON"))
+    // WAL: readers never block the writer; synchronous=FULL adds a sync per commit, so not
+    // even an OS crash loses a committed job.
+    if (impl.execRaw("PRAGMA journal_mode=WAL") != SQLITE_OK ||
+        impl.execRaw("PRAGMA synchronous=FULL") != SQLITE_OK ||
+        impl.execRaw("PRAGMA foreign_keys=ON") != SQLITE_OK)
         return apiError(ApiErrorCode::Internal, "cannot configure the database");
-    bool migrated = impl.immediate([&] {
-        if (!impl.execRaw("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
-            return false;
+    const int migrated = impl.immediate([&] {
+        if (const int r = impl.execRaw("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+            r != SQLITE_OK)
+            return r;
         sqlite3_stmt* s = nullptr;
         sqlite3_prepare_v2(raw, "SELECT version FROM schema_version", -1, &s, nullptr);
         int version = -1;
@@ -354,20 +410,20 @@ ApiResult<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const std::strin
             version = sqlite3_column_int(s, 0);
         sqlite3_finalize(s);
         if (version < 0) {
-            if (!impl.execRaw("INSERT INTO schema_version VALUES (0)"))
-                return false;
+            if (const int r = impl.execRaw("INSERT INTO schema_version VALUES (0)"); r != SQLITE_OK)
+                return r;
             version = 0;
         }
         constexpr int kKnown = static_cast<int>(std::size(kMigrations));
         if (version > kKnown)
-            return false; // a newer build migrated this file: refuse rather than corrupt it
+            return kAbort; // a newer build migrated this file: refuse rather than corrupt it
         for (int v = version; v < kKnown; ++v)
-            if (!impl.execRaw(std::string(kMigrations[v]).c_str()))
-                return false;
+            if (const int r = impl.execRaw(std::string(kMigrations[v]).c_str()); r != SQLITE_OK)
+                return r;
         const std::string set = "UPDATE schema_version SET version = " + std::to_string(kKnown);
         return impl.execRaw(set.c_str());
     });
-    if (!migrated)
+    if (migrated != SQLITE_OK)
         return apiError(ApiErrorCode::Internal,
                         "cannot migrate the database schema (newer schema or I/O error)");
     return db;
@@ -390,136 +446,133 @@ ApiStatus SqliteDatabase::insertUser(const User& user) {
     if (rc == SQLITE_DONE)
         return {};
     if (rc == SQLITE_CONSTRAINT)
-        return {apiError(ApiErrorCode::EmailTaken, "an account with this email already exists")};
-    return {apiError(ApiErrorCode::Internal, "cannot store the account")};
+        return apiError(ApiErrorCode::EmailTaken, "an account with this email already exists");
+    return dbError(rc, "storing the account");
 }
 
-std::optional<User> SqliteDatabase::userByEmail(const std::string& email) {
+namespace {
+constexpr const char* kUserColumns = "id, email, name, password_hash, created_at";
+} // namespace
+
+ApiResult<std::optional<User>> SqliteDatabase::userByEmail(const std::string& email) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->prepare("SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?1");
-    s.bind(1, email);
-    if (s.step() == SQLITE_ROW)
-        return readUser(s);
-    return std::nullopt;
+    return Impl::first(impl_->rows<User>(std::string("SELECT ") + kUserColumns + " FROM users WHERE email = ?1",
+                                         [&](Stmt& s) { s.bind(1, email); }, readUser, "reading an account"));
 }
 
-std::optional<User> SqliteDatabase::userById(const std::string& id) {
+ApiResult<std::optional<User>> SqliteDatabase::userById(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->prepare("SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?1");
-    s.bind(1, id);
-    if (s.step() == SQLITE_ROW)
-        return readUser(s);
-    return std::nullopt;
+    return Impl::first(impl_->rows<User>(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?1",
+                                         [&](Stmt& s) { s.bind(1, id); }, readUser, "reading an account"));
 }
 
-void SqliteDatabase::updatePasswordHash(const std::string& userId, const std::string& hash) {
+ApiStatus SqliteDatabase::updatePasswordHash(const std::string& userId, const std::string& hash) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1");
-    s.bind(1, userId).bind(2, hash).exec();
+    s.bind(1, userId).bind(2, hash);
+    return statusOf(Impl::write(s), "updating the password");
 }
 
-void SqliteDatabase::updateUserName(const std::string& userId, const std::string& name) {
+ApiStatus SqliteDatabase::updateUserName(const std::string& userId, const std::string& name) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("UPDATE users SET name = ?2 WHERE id = ?1");
-    s.bind(1, userId).bind(2, name).exec();
+    s.bind(1, userId).bind(2, name);
+    return statusOf(Impl::write(s), "updating the name");
 }
 
-void SqliteDatabase::insertSession(const Session& session) {
+ApiStatus SqliteDatabase::insertSession(const Session& session) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, "
                             "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
     s.bind(1, session.tokenHash).bind(2, session.userId).bind(3, session.createdAt)
-        .bind(4, session.lastSeenAt).bind(5, session.expiresAt).exec();
+        .bind(4, session.lastSeenAt).bind(5, session.expiresAt);
+    return statusOf(Impl::write(s), "storing the session");
 }
 
-std::optional<Session> SqliteDatabase::sessionByTokenHash(const std::string& tokenHash) {
+ApiResult<std::optional<Session>> SqliteDatabase::sessionByTokenHash(const std::string& tokenHash) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->prepare("SELECT token_hash, user_id, created_at, last_seen_at, expires_at "
-                            "FROM sessions WHERE token_hash = ?1");
-    s.bind(1, tokenHash);
-    if (s.step() == SQLITE_ROW)
-        return Session{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4)};
-    return std::nullopt;
+    return Impl::first(impl_->rows<Session>(
+        "SELECT token_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = ?1",
+        [&](Stmt& s) { s.bind(1, tokenHash); },
+        [](const Stmt& s) { return Session{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4)}; },
+        "reading the session"));
 }
 
-void SqliteDatabase::touchSession(const std::string& tokenHash, UnixSeconds at) {
+ApiStatus SqliteDatabase::touchSession(const std::string& tokenHash, UnixSeconds at) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1");
-    s.bind(1, tokenHash).bind(2, at).exec();
+    s.bind(1, tokenHash).bind(2, at);
+    return statusOf(Impl::write(s), "touching the session");
 }
 
-void SqliteDatabase::deleteSession(const std::string& tokenHash) {
+ApiStatus SqliteDatabase::deleteSession(const std::string& tokenHash) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("DELETE FROM sessions WHERE token_hash = ?1");
-    s.bind(1, tokenHash).exec();
+    s.bind(1, tokenHash);
+    return statusOf(Impl::write(s), "deleting the session");
 }
 
-void SqliteDatabase::deleteExpiredSessions(UnixSeconds now) {
+ApiStatus SqliteDatabase::deleteExpiredSessions(UnixSeconds now) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("DELETE FROM sessions WHERE expires_at <= ?1");
-    s.bind(1, now).exec();
+    s.bind(1, now);
+    return statusOf(Impl::write(s), "deleting expired sessions");
 }
 
 // ---- uploads ----
 
-void SqliteDatabase::insertUpload(const Upload& u) {
+ApiStatus SqliteDatabase::insertUpload(const Upload& u) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare(std::string("INSERT INTO uploads (") + kUploadColumns +
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     s.bind(1, u.id).bind(2, u.userId).bind(3, u.filename).bind(4, u.declaredSize).bind(5, u.contentType)
         .bind(6, u.blobKey).bind(7, uploadStateName(u.state)).bind(8, u.createdAt).bind(9, u.expiresAt)
-        .bind(10, u.deleteAfter).bind(11, u.deletedAt).exec();
+        .bind(10, u.deleteAfter).bind(11, u.deletedAt);
+    return statusOf(Impl::write(s), "storing the upload");
 }
 
-std::optional<Upload> SqliteDatabase::uploadById(const std::string& id) {
+ApiResult<std::optional<Upload>> SqliteDatabase::uploadById(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    auto v = impl_->uploads(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?1",
-                            [&](Stmt& s) { s.bind(1, id); });
-    if (v.empty())
-        return std::nullopt;
-    return v.front();
+    return Impl::first(impl_->uploads(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?1",
+                                      [&](Stmt& s) { s.bind(1, id); }));
 }
 
 ApiStatus SqliteDatabase::consumeUploadAndInsertJob(const std::string& uploadId, const Job& job) {
     std::lock_guard lock(impl_->mutex);
-    bool conflict = false;
-    const bool ok = impl_->immediate([&] {
+    const int rc = impl_->immediate([&] {
         auto u = impl_->prepare("UPDATE uploads SET state = 'consumed' WHERE id = ?1 AND state = 'pending'");
         u.bind(1, uploadId);
-        if (!u.exec())
-            return false;
-        if (sqlite3_changes(impl_->db) != 1) {
-            conflict = true;
-            return false;
-        }
+        if (const int r = Impl::write(u); r != SQLITE_OK)
+            return r;
+        if (sqlite3_changes(impl_->db) != 1)
+            return kAbort;
         auto s = impl_->prepare(std::string("INSERT INTO jobs (") + kJobColumns +
                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                                 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)");
         bindJob(s, job, 1);
-        return s.exec();
+        return Impl::write(s);
     });
-    if (ok)
-        return {};
-    if (conflict)
-        return {apiError(ApiErrorCode::Conflict, "this upload was already used or deleted")};
-    return {apiError(ApiErrorCode::Internal, "cannot store the job")};
+    if (rc == kAbort)
+        return apiError(ApiErrorCode::Conflict, "this upload was already used or deleted");
+    return statusOf(rc, "storing the job");
 }
 
-std::vector<Upload> SqliteDatabase::uploadsToDelete(UnixSeconds now) {
+ApiResult<std::vector<Upload>> SqliteDatabase::uploadsToDelete(UnixSeconds now) {
     std::lock_guard lock(impl_->mutex);
     return impl_->uploads(std::string("SELECT ") + kUploadColumns +
                               " FROM uploads WHERE state = 'pending' AND delete_after <= ?1",
                           [&](Stmt& s) { s.bind(1, now); });
 }
 
-void SqliteDatabase::markUploadDeleted(const std::string& uploadId, UnixSeconds at) {
+ApiStatus SqliteDatabase::markUploadDeleted(const std::string& uploadId, UnixSeconds at) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("UPDATE uploads SET state = 'deleted', deleted_at = COALESCE(deleted_at, ?2) "
                             "WHERE id = ?1");
-    s.bind(1, uploadId).bind(2, at).exec();
+    s.bind(1, uploadId).bind(2, at);
+    return statusOf(Impl::write(s), "marking the upload deleted");
 }
 
-std::vector<Upload> SqliteDatabase::uploadsForUser(const std::string& userId) {
+ApiResult<std::vector<Upload>> SqliteDatabase::uploadsForUser(const std::string& userId) {
     std::lock_guard lock(impl_->mutex);
     return impl_->uploads(std::string("SELECT ") + kUploadColumns +
                               " FROM uploads WHERE user_id = ?1 ORDER BY created_at DESC, id",
@@ -528,114 +581,111 @@ std::vector<Upload> SqliteDatabase::uploadsForUser(const std::string& userId) {
 
 // ---- jobs ----
 
-std::optional<Job> SqliteDatabase::jobById(const std::string& id) {
+ApiResult<std::optional<Job>> SqliteDatabase::jobById(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    return impl_->oneJob(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1",
-                         [&](Stmt& s) { s.bind(1, id); });
+    return Impl::first(impl_->jobs(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1",
+                                   [&](Stmt& s) { s.bind(1, id); }));
 }
 
-std::vector<Job> SqliteDatabase::jobsForUser(const std::string& userId, int limit) {
+ApiResult<std::vector<Job>> SqliteDatabase::jobsForUser(const std::string& userId, int limit) {
     std::lock_guard lock(impl_->mutex);
     return impl_->jobs(std::string("SELECT ") + kJobColumns +
                            " FROM jobs WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
                        [&](Stmt& s) { s.bind(1, userId).bind(2, limit); });
 }
 
-void SqliteDatabase::updateJob(const Job& job) {
+ApiStatus SqliteDatabase::updateJob(const Job& job) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare("UPDATE jobs SET " + kUpdateJobSet + " WHERE id = ?1");
     bindJob(s, job, 1);
-    s.exec();
+    return statusOf(Impl::write(s), "updating the job");
 }
 
 // ---- queue ----
 
-std::optional<Job> SqliteDatabase::leaseNextJob(const std::string& workerId, UnixSeconds now,
-                                                std::int64_t leaseSeconds) {
+ApiResult<std::optional<Job>> SqliteDatabase::leaseNextJob(const std::string& workerId, UnixSeconds now,
+                                                           std::int64_t leaseSeconds) {
     std::lock_guard lock(impl_->mutex);
     std::optional<Job> leased;
-    impl_->immediate([&] {
+    std::optional<ApiError> readError;
+    const int rc = impl_->immediate([&] {
         // Oldest runnable first (FIFO by schedule, then creation); the write lock taken by
         // BEGIN IMMEDIATE makes the select-and-update atomic across processes.
-        leased = impl_->oneJob(
+        auto r = Impl::first(impl_->jobs(
             std::string("UPDATE jobs SET status = 'processing', attempt = attempt + 1, leased_by = ?1, "
                         "lease_expires_at = ?2 + ?3, started_at = COALESCE(started_at, ?2), "
                         "progress = 0, stage = 'queued' WHERE id = (SELECT id FROM jobs WHERE "
                         "status = 'queued' AND scheduled_at <= ?2 ORDER BY scheduled_at, created_at, "
                         "rowid LIMIT 1) RETURNING ") + kJobColumns,
-            [&](Stmt& s) { s.bind(1, workerId).bind(2, now).bind(3, leaseSeconds); });
-        return true;
+            [&](Stmt& s) { s.bind(1, workerId).bind(2, now).bind(3, leaseSeconds); }, "leasing a job"));
+        if (!r) {
+            readError = r.error();
+            return kAbort;
+        }
+        leased = std::move(*r);
+        return SQLITE_OK;
     });
+    if (readError)
+        return *readError;
+    if (rc != SQLITE_OK)
+        return dbError(rc, "leasing a job");
     return leased;
 }
 
-bool SqliteDatabase::heartbeat(const std::string& jobId, const std::string& workerId, UnixSeconds now,
-                               std::int64_t leaseSeconds, double progress, const std::string& stage) {
+ApiResult<bool> SqliteDatabase::heartbeat(const std::string& jobId, const std::string& workerId,
+                                          UnixSeconds now, std::int64_t leaseSeconds, double progress,
+                                          const std::string& stage) {
     std::lock_guard lock(impl_->mutex);
-    bool held = false;
-    impl_->immediate([&] {
-        auto s = impl_->prepare("UPDATE jobs SET lease_expires_at = ?3 + ?4, progress = ?5, stage = ?6 "
-                                "WHERE id = ?1 AND leased_by = ?2 AND status = 'processing'");
-        s.bind(1, jobId).bind(2, workerId).bind(3, now).bind(4, leaseSeconds).bind(5, progress).bind(6, stage);
-        if (!s.exec())
-            return false;
-        held = sqlite3_changes(impl_->db) == 1;
-        return true;
-    });
-    return held;
+    return impl_->fencedUpdate(
+        [&](Stmt& s) {
+            s.bind(1, jobId).bind(2, workerId).bind(3, now).bind(4, leaseSeconds).bind(5, progress).bind(6, stage);
+        },
+        "UPDATE jobs SET lease_expires_at = ?3 + ?4, progress = ?5, stage = ?6 "
+        "WHERE id = ?1 AND leased_by = ?2 AND status = 'processing'",
+        "extending a lease");
 }
 
-bool SqliteDatabase::finishLeasedJob(const Job& job, const std::string& workerId) {
+ApiResult<bool> SqliteDatabase::finishLeasedJob(const Job& job, const std::string& workerId) {
     std::lock_guard lock(impl_->mutex);
-    bool held = false;
-    impl_->immediate([&] {
-        auto s = impl_->prepare("UPDATE jobs SET " + kUpdateJobSet +
-                                " WHERE id = ?1 AND leased_by = ?30 AND status = 'processing'");
-        bindJob(s, job, 1);
-        s.bind(30, workerId);
-        if (!s.exec())
-            return false;
-        held = sqlite3_changes(impl_->db) == 1;
-        return true;
-    });
-    return held;
+    return impl_->fencedUpdate(
+        [&](Stmt& s) {
+            bindJob(s, job, 1);
+            s.bind(30, workerId);
+        },
+        "UPDATE jobs SET " + kUpdateJobSet + " WHERE id = ?1 AND leased_by = ?30 AND status = 'processing'",
+        "finishing a job");
 }
 
-std::vector<Job> SqliteDatabase::expiredLeases(UnixSeconds now) {
+ApiResult<std::vector<Job>> SqliteDatabase::expiredLeases(UnixSeconds now) {
     std::lock_guard lock(impl_->mutex);
     return impl_->jobs(std::string("SELECT ") + kJobColumns +
                            " FROM jobs WHERE status = 'processing' AND lease_expires_at <= ?1",
                        [&](Stmt& s) { s.bind(1, now); });
 }
 
-bool SqliteDatabase::requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId,
-                                         UnixSeconds now) {
+ApiResult<bool> SqliteDatabase::requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId,
+                                                    UnixSeconds now) {
     std::lock_guard lock(impl_->mutex);
-    bool held = false;
-    impl_->immediate([&] {
-        auto s = impl_->prepare("UPDATE jobs SET " + kUpdateJobSet +
-                                " WHERE id = ?1 AND leased_by = ?30 AND status = 'processing' "
-                                "AND lease_expires_at <= ?31");
-        bindJob(s, updated, 1);
-        s.bind(30, expiredWorkerId).bind(31, now);
-        if (!s.exec())
-            return false;
-        held = sqlite3_changes(impl_->db) == 1;
-        return true;
-    });
-    return held;
+    return impl_->fencedUpdate(
+        [&](Stmt& s) {
+            bindJob(s, updated, 1);
+            s.bind(30, expiredWorkerId).bind(31, now);
+        },
+        "UPDATE jobs SET " + kUpdateJobSet +
+            " WHERE id = ?1 AND leased_by = ?30 AND status = 'processing' AND lease_expires_at <= ?31",
+        "re-queueing an expired lease");
 }
 
 // ---- retention ----
 
-std::vector<Job> SqliteDatabase::mastersToExpire(UnixSeconds now) {
+ApiResult<std::vector<Job>> SqliteDatabase::mastersToExpire(UnixSeconds now) {
     std::lock_guard lock(impl_->mutex);
     return impl_->jobs(std::string("SELECT ") + kJobColumns +
                            " FROM jobs WHERE status = 'done' AND download_expires_at <= ?1 AND deleted_at IS NULL",
                        [&](Stmt& s) { s.bind(1, now); });
 }
 
-std::vector<Upload> SqliteDatabase::consumedUploadsToDelete() {
+ApiResult<std::vector<Upload>> SqliteDatabase::consumedUploadsToDelete() {
     std::lock_guard lock(impl_->mutex);
     std::string cols;
     for (std::string_view c : {"id", "user_id", "filename", "declared_size", "content_type", "blob_key",
@@ -647,45 +697,67 @@ std::vector<Upload> SqliteDatabase::consumedUploadsToDelete() {
                           [](Stmt&) {});
 }
 
-void SqliteDatabase::recordRetentionEvent(const RetentionEvent& e) {
+ApiStatus SqliteDatabase::recordRetentionEvent(const RetentionEvent& e) {
     std::lock_guard lock(impl_->mutex);
     auto s = impl_->prepare(
         "INSERT INTO retention_events (at, subject_kind, subject_id, reason) VALUES (?1, ?2, ?3, ?4)");
-    s.bind(1, e.at).bind(2, e.subjectKind).bind(3, e.subjectId).bind(4, e.reason).exec();
+    s.bind(1, e.at).bind(2, e.subjectKind).bind(3, e.subjectId).bind(4, e.reason);
+    return statusOf(Impl::write(s), "recording a retention event");
 }
 
-std::vector<RetentionEvent> SqliteDatabase::retentionEvents(const std::string& subjectId) {
+ApiResult<std::vector<RetentionEvent>> SqliteDatabase::retentionEvents(const std::string& subjectId) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->prepare("SELECT at, subject_kind, subject_id, reason FROM retention_events "
-                            "WHERE subject_id = ?1 ORDER BY seq");
-    s.bind(1, subjectId);
-    std::vector<RetentionEvent> out;
-    while (s.step() == SQLITE_ROW)
-        out.push_back(RetentionEvent{s.i64(0), s.text(1), s.text(2), s.text(3)});
-    return out;
+    return impl_->rows<RetentionEvent>(
+        "SELECT at, subject_kind, subject_id, reason FROM retention_events WHERE subject_id = ?1 ORDER BY seq",
+        [&](Stmt& s) { s.bind(1, subjectId); },
+        [](const Stmt& s) { return RetentionEvent{s.i64(0), s.text(1), s.text(2), s.text(3)}; },
+        "reading retention events");
+}
+
+ApiResult<std::vector<std::string>> SqliteDatabase::liveBlobKeys(const std::vector<std::string>& keys) {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<std::string> live;
+    // One indexed probe per key: the sweeper lists a bounded page of objects at a time.
+    for (const auto& key : keys) {
+        auto r = impl_->rows<std::int64_t>(
+            "SELECT 1 FROM uploads u WHERE u.blob_key = ?1 AND (u.state = 'pending' OR (u.state = "
+            "'consumed' AND EXISTS (SELECT 1 FROM jobs j WHERE j.upload_id = u.id AND j.status IN "
+            "('queued', 'processing')))) "
+            "UNION ALL SELECT 1 FROM jobs WHERE output_blob_key = ?1 AND status = 'done' AND deleted_at IS NULL "
+            "UNION ALL SELECT 1 FROM jobs WHERE status = 'processing' AND ?1 LIKE 'masters/' || id || '-%' "
+            "LIMIT 1",
+            [&](Stmt& s) { s.bind(1, key); }, [](const Stmt& s) { return s.i64(0); }, "checking live objects");
+        if (!r)
+            return r.error();
+        if (!r->empty())
+            live.push_back(key);
+    }
+    return live;
 }
 
 // ---- privacy ----
 
 ApiStatus SqliteDatabase::deleteUserAndAnonymise(const std::string& userId, const std::string& anonymousId) {
     std::lock_guard lock(impl_->mutex);
-    const bool ok = impl_->immediate([&] {
+    const int rc = impl_->immediate([&] {
         auto j = impl_->prepare("UPDATE jobs SET user_id = ?2, original_filename = '', report_json = NULL, "
                                 "error_message = NULL WHERE user_id = ?1");
-        if (!j.bind(1, userId).bind(2, anonymousId).exec())
-            return false;
+        j.bind(1, userId).bind(2, anonymousId);
+        if (const int r = Impl::write(j); r != SQLITE_OK)
+            return r;
         auto u = impl_->prepare("DELETE FROM uploads WHERE user_id = ?1");
-        if (!u.bind(1, userId).exec())
-            return false;
+        u.bind(1, userId);
+        if (const int r = Impl::write(u); r != SQLITE_OK)
+            return r;
         auto s = impl_->prepare("DELETE FROM sessions WHERE user_id = ?1");
-        if (!s.bind(1, userId).exec())
-            return false;
+        s.bind(1, userId);
+        if (const int r = Impl::write(s); r != SQLITE_OK)
+            return r;
         auto d = impl_->prepare("DELETE FROM users WHERE id = ?1");
-        return d.bind(1, userId).exec();
+        d.bind(1, userId);
+        return Impl::write(d);
     });
-    if (!ok)
-        return {apiError(ApiErrorCode::Internal, "cannot delete the account")};
-    return {};
+    return statusOf(rc, "deleting the account");
 }
 
 } // namespace quack::service

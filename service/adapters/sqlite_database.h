@@ -25,48 +25,35 @@ class SqliteDatabase final : public Database {
     /// Current schema version (for tests and `quacktracks doctor`).
     int schemaVersion();
 
-    // users and sessions
     ApiStatus insertUser(const User& user) override;
-    std::optional<User> userByEmail(const std::string& email) override;
-    std::optional<User> userById(const std::string& id) override;
-    void updatePasswordHash(const std::string& userId, const std::string& hash) override;
-    void updateUserName(const std::string& userId, const std::string& name) override;
-    void insertSession(const Session& session) override;
-    std::optional<Session> sessionByTokenHash(const std::string& tokenHash) override;
-    void touchSession(const std::string& tokenHash, UnixSeconds at) override;
-    void deleteSession(const std::string& tokenHash) override;
-    void deleteExpiredSessions(UnixSeconds now) override;
-
-    // uploads
-    void insertUpload(const Upload& upload) override;
-    std::optional<Upload> uploadById(const std::string& id) override;
+    ApiResult<std::optional<User>> userByEmail(const std::string& email) override;
+    ApiResult<std::optional<User>> userById(const std::string& id) override;
+    ApiStatus updatePasswordHash(const std::string& userId, const std::string& hash) override;
+    ApiStatus updateUserName(const std::string& userId, const std::string& name) override;
+    ApiStatus insertSession(const Session& session) override;
+    ApiResult<std::optional<Session>> sessionByTokenHash(const std::string& tokenHash) override;
+    ApiStatus touchSession(const std::string& tokenHash, UnixSeconds at) override;
+    ApiStatus deleteSession(const std::string& tokenHash) override;
+    ApiStatus deleteExpiredSessions(UnixSeconds now) override;
+    ApiStatus insertUpload(const Upload& upload) override;
+    ApiResult<std::optional<Upload>> uploadById(const std::string& id) override;
     ApiStatus consumeUploadAndInsertJob(const std::string& uploadId, const Job& job) override;
-    std::vector<Upload> uploadsToDelete(UnixSeconds now) override;
-    void markUploadDeleted(const std::string& uploadId, UnixSeconds at) override;
-    std::vector<Upload> uploadsForUser(const std::string& userId) override;
-
-    // jobs
-    std::optional<Job> jobById(const std::string& id) override;
-    std::vector<Job> jobsForUser(const std::string& userId, int limit) override;
-    void updateJob(const Job& job) override;
-
-    // queue
-    std::optional<Job> leaseNextJob(const std::string& workerId, UnixSeconds now,
-                                    std::int64_t leaseSeconds) override;
-    bool heartbeat(const std::string& jobId, const std::string& workerId, UnixSeconds now,
-                   std::int64_t leaseSeconds, double progress, const std::string& stage) override;
-    bool finishLeasedJob(const Job& job, const std::string& workerId) override;
-    std::vector<Job> expiredLeases(UnixSeconds now) override;
-    bool requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId,
-                             UnixSeconds now) override;
-
-    // retention
-    std::vector<Job> mastersToExpire(UnixSeconds now) override;
-    std::vector<Upload> consumedUploadsToDelete() override;
-    void recordRetentionEvent(const RetentionEvent& event) override;
-    std::vector<RetentionEvent> retentionEvents(const std::string& subjectId) override;
-
-    // privacy
+    ApiResult<std::vector<Upload>> uploadsToDelete(UnixSeconds now) override;
+    ApiStatus markUploadDeleted(const std::string& uploadId, UnixSeconds at) override;
+    ApiResult<std::vector<Upload>> uploadsForUser(const std::string& userId) override;
+    ApiResult<std::optional<Job>> jobById(const std::string& id) override;
+    ApiResult<std::vector<Job>> jobsForUser(const std::string& userId, int limit) override;
+    ApiStatus updateJob(const Job& job) override;
+    ApiResult<std::optional<Job>> leaseNextJob(const std::string& workerId, UnixSeconds now, std::int64_t leaseSeconds) override;
+    ApiResult<bool> heartbeat(const std::string& jobId, const std::string& workerId, UnixSeconds now, std::int64_t leaseSeconds, double progress, const std::string& stage) override;
+    ApiResult<bool> finishLeasedJob(const Job& job, const std::string& workerId) override;
+    ApiResult<std::vector<Job>> expiredLeases(UnixSeconds now) override;
+    ApiResult<bool> requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId, UnixSeconds now) override;
+    ApiResult<std::vector<Job>> mastersToExpire(UnixSeconds now) override;
+    ApiResult<std::vector<Upload>> consumedUploadsToDelete() override;
+    ApiStatus recordRetentionEvent(const RetentionEvent& event) override;
+    ApiResult<std::vector<RetentionEvent>> retentionEvents(const std::string& subjectId) override;
+    ApiResult<std::vector<std::string>> liveBlobKeys(const std::vector<std::string>& keys) override;
     ApiStatus deleteUserAndAnonymise(const std::string& userId, const std::string& anonymousId) override;
 
   private:

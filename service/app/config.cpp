@@ -126,6 +126,7 @@ const std::vector<Field>& fields() {
         QUACK_I64("password_hash_memory_bytes", passwordHashMemoryBytes),
         QUACK_I64("password_hash_ops_limit", passwordHashOpsLimit),
         QUACK_INT("max_concurrent_hashes", maxConcurrentHashes),
+        QUACK_INT("max_queued_hashes", maxQueuedHashes),
         QUACK_I64("unused_upload_retention_seconds", retention.unusedUploadSeconds),
         QUACK_I64("master_retention_seconds", retention.masterSeconds),
         QUACK_I64("upload_url_seconds", retention.uploadUrlSeconds),

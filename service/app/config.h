@@ -40,6 +40,7 @@ struct ServiceConfig {
     std::int64_t passwordHashMemoryBytes = 19LL << 20;
     std::int64_t passwordHashOpsLimit = 2;
     int maxConcurrentHashes = 2;              ///< hashes running at once (each takes memory + a core)
+    int maxQueuedHashes = 32;                 ///< callers waiting for a hash slot; more get 503
     RetentionPolicy retention;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 /// Small helpers shared by the use cases, the worker and the sweeper (not part of the contract).
+#include "service/app/ports.h"
 #include "service/domain/types.h"
 
 #include <string>
@@ -18,5 +19,13 @@ std::string isoUtc(UnixSeconds t);
 std::string masterKey(const Job& job, std::string_view extension);
 /// "<dataDir>/scratch".
 std::string scratchDir(const std::string& dataDir);
+
+/// Deletes a job's original and master bytes now and marks the job deleted (records events).
+/// The status is written first: a worker still processing it then fails its next heartbeat
+/// and abandons, and removes whatever it stored itself.
+ApiStatus deleteJobFiles(Database& db, BlobStore& blobs, Job job, UnixSeconds now, const std::string& reason);
+/// Deletes an upload's bytes, marks it deleted and records why.
+ApiStatus deleteUploadBytes(Database& db, BlobStore& blobs, const Upload& upload, UnixSeconds now,
+                            const std::string& reason);
 
 } // namespace quack::service::detail

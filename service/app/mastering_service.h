@@ -5,8 +5,6 @@
 #include "service/app/config.h"
 #include "service/app/ports.h"
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -57,23 +55,45 @@ struct CreateJobRequest {
     JobSettings settings;
 };
 
-/// The API view of a job (GET /api/v1/jobs/{id}); toJson gives the documented JSON.
+/// The API view of a job (GET /api/v1/jobs/{id}); http/wire.h gives its documented JSON.
 struct JobView {
     Job job;
     std::optional<SignedUrl> download;  ///< when done and not expired
     // No URL for the original: it is deleted when the job finishes (policy section 3). The web
     // app plays the user's own local copy for the loudness-matched A/B.
 };
-nlohmann::json toJson(const JobView& view);
-nlohmann::json toJson(const UserProfile& profile);
-/// JobSettings from the API's JSON body fields (preset | target_lufs + ceiling_dbtp, style,
-/// intensity, format), validated against the engine (unknown_preset, validation_failed).
-ApiResult<JobSettings> parseJobSettings(const nlohmann::json& body);
+
+/// What completeUpload verified about the stored object.
+struct UploadedFile {
+    std::string uploadId;
+    std::int64_t size = 0;
+};
+
+/// Everything held about one user (access and portability, policy section 9). No hashes, no
+/// tokens. http/wire.h serialises it as quacktracks.export.v1.
+struct AccountExport {
+    UnixSeconds generatedAt = 0;
+    UserProfile user;
+    std::vector<Job> jobs;
+    std::vector<Upload> uploads;
+    std::vector<RetentionEvent> retentionEvents;
+};
+
+/// The adapters the use cases run on, picked from config in one place (service/host).
+struct ServicePorts {
+    std::shared_ptr<Database> db;
+    std::shared_ptr<BlobStore> blobs;
+    std::shared_ptr<Clock> clock;
+    std::shared_ptr<PasswordHasher> hasher;
+    std::shared_ptr<Mailer> mailer;                              ///< may be null (no mail configured)
+    std::vector<std::shared_ptr<IdentityProvider>> identityProviders; ///< configured ones only
+    std::shared_ptr<PaymentProvider> payments;                   ///< may be null
+};
 
 class MasteringService {
   public:
-    MasteringService(ServiceConfig config, std::shared_ptr<Database> db,
-                     std::shared_ptr<BlobStore> blobs, std::shared_ptr<Clock> clock);
+    /// ports.db, blobs, clock and hasher are required.
+    MasteringService(ServiceConfig config, ServicePorts ports);
 
     // accounts
     ApiResult<UserProfile> registerUser(const RegisterRequest& request);
@@ -81,7 +101,7 @@ class MasteringService {
     /// cookie) without hashing the password a second time.
     ApiResult<NewSession> registerAndLogin(const RegisterRequest& request);
     ApiResult<NewSession> login(const LoginRequest& request);
-    void logout(const Caller& caller);
+    ApiStatus logout(const Caller& caller);
     /// The caller behind a session token (cookie value); Unauthenticated if none/expired.
     ApiResult<Caller> authenticate(const std::string& sessionToken);
     ApiResult<UserProfile> me(const Caller& caller);
@@ -99,13 +119,18 @@ class MasteringService {
     /// a job, not deleted), so a still-valid URL cannot re-create an original after retention
     /// deleted it. NotFound if no such upload.
     ApiStatus checkUploadWritable(const std::string& blobKey);
+    /// Verifies the caller's uploaded object through the BlobStore port, whatever the store
+    /// (local disk, S3, R2): it exists (Conflict "not uploaded yet"), is no larger than declared
+    /// (PayloadTooLarge), has the declared type where the store records one and its first bytes
+    /// look like audio (UnsupportedMediaType). A bad object is deleted, so the slot can be
+    /// uploaded again. createJob calls it; clients may call it early (POST .../complete).
+    ApiResult<UploadedFile> completeUpload(const Caller& caller, const std::string& uploadId);
+    /// The same for the local store's PUT handler, right after it committed blobKey.
+    ApiResult<UploadedFile> completeUploadByKey(const std::string& blobKey);
 
     // privacy rights (policy section 9)
-    /// Everything we hold about the caller (access + portability), as JSON:
-    /// {"schema":"quacktracks.export.v1","generated_at","user":User,"jobs":[Job...],
-    ///  "uploads":[{id,filename,size,content_type,state,created_at,deleted_at}],
-    ///  "retention_events":[{at,subject_kind,subject_id,reason}]}. No hashes, no tokens.
-    ApiResult<nlohmann::json> exportData(const Caller& caller);
+    /// Everything we hold about the caller (access + portability).
+    ApiResult<AccountExport> exportData(const Caller& caller);
     /// Re-authenticates with the password (InvalidCredentials), deletes every file's bytes, the
     /// sessions, uploads and personal data; job metadata is kept anonymised. Recorded as
     /// retention events with reason "user_deleted".
@@ -114,14 +139,19 @@ class MasteringService {
     ApiResult<UserProfile> changeName(const Caller& caller, const std::string& name);
 
     const ServiceConfig& config() const { return config_; }
-    Clock& clock() { return *clock_; }
+    Clock& clock() { return *ports_.clock; }
+    const ServicePorts& ports() const { return ports_; }
 
   private:
+    ApiResult<UploadedFile> verifyUploaded(const Upload& upload);
+
     ServiceConfig config_;
-    std::shared_ptr<Database> db_;
-    std::shared_ptr<BlobStore> blobs_;
-    std::shared_ptr<Clock> clock_;
-    // login rate limiter state etc. live in the .cpp (pimpl) as the implementer sees fit
+    ServicePorts ports_;
+    Database& db_;
+    BlobStore& blobs_;
+    Clock& clock_;
+    PasswordHasher& hasher_;
+    // login rate limiter state (accounts.cpp)
     struct State;
     std::shared_ptr<State> state_;
 };
@@ -157,6 +187,9 @@ struct SweepReport {
     int uploadsDeleted = 0;
     int mastersExpired = 0;
     int leasesRecovered = 0;
+    int orphansDeleted = 0;     ///< objects without a live row (reconciliation)
+    int incompleteDeleted = 0;  ///< partial writes left by a crash
+    int errors = 0;             ///< steps that failed (retried on the next sweep)
 };
 /// Re-queues (backoff) or fails for good (error "lease_expired" kept) every job whose lease
 /// expired. Returns how many it recovered. Used by sweepOnce and Worker::runOnce.

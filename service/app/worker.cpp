@@ -74,10 +74,12 @@ class Heartbeat {
             const double fraction = fraction_;
             dirty_ = false;
             lock.unlock();
-            const bool held = db_.heartbeat(jobId_, workerId_, clock_.now(), leaseSeconds_, fraction, stage);
+            // A database that does not answer is not a lost lease: keep beating; if it stays
+            // away, the lease expires and the fenced finish refuses this worker's result.
+            const auto held = db_.heartbeat(jobId_, workerId_, clock_.now(), leaseSeconds_, fraction, stage);
             lock.lock();
             last = now;
-            if (!held)
+            if (held && !held.value())
                 lost_ = true;
         }
     }
@@ -120,9 +122,9 @@ Worker::Worker(ServiceConfig config, std::shared_ptr<Database> db, std::shared_p
 bool Worker::runOnce() {
     recoverExpiredLeases(*db_, *clock_, config_);
     auto leased = db_->leaseNextJob(workerId_, clock_->now(), config_.leaseSeconds);
-    if (!leased)
-        return false;
-    Job job = std::move(*leased);
+    if (!leased || !*leased)
+        return false; // nothing runnable, or the database is busy: poll again later
+    Job job = std::move(**leased);
 
     const fs::path scratch = detail::scratchDir(config_.dataDir);
     std::error_code ec;
@@ -142,8 +144,11 @@ bool Worker::runOnce() {
     // Outcome of this attempt.
     std::optional<ApiError> permanent, transient;
     std::string storedKey;
-    const auto upload = db_->uploadById(job.uploadId);
-    if (!upload) {
+    const auto found = db_->uploadById(job.uploadId);
+    const std::optional<Upload> upload = found ? *found : std::nullopt;
+    if (!found) {
+        transient = found.error();
+    } else if (!upload) {
         permanent = apiError(ApiErrorCode::Gone, "the uploaded file is gone");
     } else if (auto f = blobs_->fetchToFile(upload->blobKey, input.string()); !f) {
         if (f.error().code == ApiErrorCode::NotFound)
@@ -246,7 +251,10 @@ bool Worker::runOnce() {
             done.scheduledAt = now + retryBackoffSeconds(job.attempt);
         }
     }
-    if (beat.lost() || !db_->finishLeasedJob(done, workerId_)) {
+    const auto finished = beat.lost() ? ApiResult<bool>(false) : db_->finishLeasedJob(done, workerId_);
+    if (!finished || !finished.value()) {
+        // Lost the lease, or the database did not take the result: either way the job is not
+        // ours to finish; its lease expires and it is retried, so drop what we stored.
         if (!storedKey.empty())
             (void)blobs_->remove(storedKey);
         return true;
@@ -255,10 +263,7 @@ bool Worker::runOnce() {
     // fenced finish, so a worker that lost its lease never deletes what the next one needs;
     // if we die right here, the sweeper deletes it (consumedUploadsToDelete).
     if (finishedForGood && upload) {
-        if (blobs_->remove(upload->blobKey)) {
-            db_->markUploadDeleted(upload->id, now);
-            db_->recordRetentionEvent({now, "upload", upload->id, "job_finished"});
-        }
+        (void)detail::deleteUploadBytes(*db_, *blobs_, *upload, now, "job_finished"); // else the sweeper does
     }
     return true;
 }

@@ -13,7 +13,7 @@ inline constexpr std::size_t kSniffBytes = 12;
 
 /// WAV (RIFF/RF64/BW64 ... WAVE), AIFF/AIFC (FORM ... AIFF|AIFC), FLAC ("fLaC"), Ogg ("OggS"),
 /// MP3 (an ID3v2 tag, or an MPEG audio frame sync 0xFFE with a valid layer, bit rate and
-/// sample rate).
+/// sample rate), MP4/M4A with AAC or ALAC ("ftyp" at offset 4) and raw ADTS AAC.
 bool looksLikeAudio(std::span<const unsigned char> head);
 
 } // namespace quack::service

@@ -4,6 +4,7 @@
 #include "engine/io/audio_writer.h"
 #include "service/http/cookies.h"
 #include "service/http/openapi_json.h"
+#include "service/http/wire.h"
 
 #include <algorithm>
 #include <array>
@@ -152,6 +153,15 @@ std::optional<ApiError> checkCsrf(const HttpRequest& request,
     return std::nullopt;
 }
 
+Handler Api::authed(AuthedHandler handler) const {
+    return [this, handler = std::move(handler)](const HttpRequest& req, const RouteParams& params) {
+        auto caller = callerOf(req);
+        if (!caller)
+            return errorResponse(caller.error());
+        return handler(req, params, caller.value());
+    };
+}
+
 Api::Api(std::shared_ptr<MasteringService> service) : service_(std::move(service)) { addRoutes(); }
 
 ApiResult<Caller> Api::callerOf(const HttpRequest& request) const {
@@ -257,7 +267,7 @@ void Api::addRoutes() {
 
     router_.add("POST", "/api/v1/auth/logout", [this, &svc, secure](const HttpRequest& req, const RouteParams&) {
         if (auto caller = callerOf(req))
-            svc.logout(caller.value());
+            (void)svc.logout(caller.value()); // the cookie is cleared either way; the row expires
         HttpResponse r;
         r.status = 204;
         r.headers.emplace_back("Set-Cookie", clearSessionSetCookie(secure));
@@ -265,57 +275,45 @@ void Api::addRoutes() {
         return r;
     });
 
-    router_.add("GET", "/api/v1/me", [this, &svc](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
-        auto me = svc.me(caller.value());
+    router_.add("GET", "/api/v1/me", authed([&svc](const HttpRequest&, const RouteParams&, const Caller& caller) {
+        auto me = svc.me(caller);
         if (!me)
             return errorOr(me);
         return jsonResponse(200, {{"user", toJson(me.value())}});
-    });
+    }));
 
     // Privacy rights (policy section 9): access/portability, correction, deletion.
-    router_.add("GET", "/api/v1/me/export", [this, &svc](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
-        auto data = svc.exportData(caller.value());
+    router_.add("GET", "/api/v1/me/export", authed([&svc](const HttpRequest&, const RouteParams&, const Caller& caller) {
+        auto data = svc.exportData(caller);
         if (!data)
             return errorOr(data);
-        auto r = jsonResponse(200, data.value());
+        auto r = jsonResponse(200, toJson(data.value()));
         r.headers.emplace_back("Content-Disposition", "attachment; filename=\"quacktracks-export.json\"");
         r.headers.emplace_back("Cache-Control", "no-store");
         return r;
-    });
+    }));
 
-    router_.add("PATCH", "/api/v1/me", [this, &svc](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
+    router_.add("PATCH", "/api/v1/me", authed([&svc](const HttpRequest& req, const RouteParams&, const Caller& caller) {
         auto body = jsonBody(req);
         if (!body)
             return errorOr(body);
         auto name = stringField(body.value(), "name");
         if (!name)
             return errorOr(name);
-        auto me = svc.changeName(caller.value(), name.value());
+        auto me = svc.changeName(caller, name.value());
         if (!me)
             return errorOr(me);
         return jsonResponse(200, {{"user", toJson(me.value())}});
-    });
+    }));
 
-    router_.add("DELETE", "/api/v1/me", [this, &svc, secure](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
+    router_.add("DELETE", "/api/v1/me", authed([&svc, secure](const HttpRequest& req, const RouteParams&, const Caller& caller) {
         auto body = jsonBody(req);
         if (!body)
             return errorOr(body);
         auto password = stringField(body.value(), "password");
         if (!password)
             return errorOr(password);
-        auto done = svc.deleteAccount(caller.value(), password.value());
+        auto done = svc.deleteAccount(caller, password.value());
         if (!done.ok())
             return errorResponse(done.error());
         HttpResponse r;
@@ -323,12 +321,9 @@ void Api::addRoutes() {
         r.headers.emplace_back("Set-Cookie", clearSessionSetCookie(secure));
         r.headers.emplace_back("Cache-Control", "no-store");
         return r;
-    });
+    }));
 
-    router_.add("POST", "/api/v1/uploads", [this, &svc](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
+    router_.add("POST", "/api/v1/uploads", authed([&svc](const HttpRequest& req, const RouteParams&, const Caller& caller) {
         auto body = jsonBody(req);
         if (!body)
             return errorOr(body);
@@ -343,7 +338,7 @@ void Api::addRoutes() {
             return errorResponse(apiError(ApiErrorCode::ValidationFailed, "size is required"));
         if (!size->is_number_integer())
             return errorResponse(malformed("size must be an integer number of bytes"));
-        auto created = svc.createUpload(caller.value(), {filename.value(), size->get<std::int64_t>(), contentType.value()});
+        auto created = svc.createUpload(caller, {filename.value(), size->get<std::int64_t>(), contentType.value()});
         if (!created)
             return errorOr(created);
         nlohmann::json headers = nlohmann::json::object();
@@ -354,12 +349,18 @@ void Api::addRoutes() {
                                   {"method", created->url.method},
                                   {"headers", headers},
                                   {"expires_at", isoTime(created->url.expiresAt)}});
-    });
+    }));
 
-    router_.add("POST", "/api/v1/jobs", [this, &svc](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
+    // Optional early check after the PUT (the job creation checks again): size, type, first bytes.
+    router_.add("POST", "/api/v1/uploads/{id}/complete",
+                authed([&svc](const HttpRequest&, const RouteParams& p, const Caller& caller) {
+                    auto done = svc.completeUpload(caller, p.find("id")->second);
+                    if (!done)
+                        return errorOr(done);
+                    return jsonResponse(200, {{"upload_id", done->uploadId}, {"size", done->size}});
+                }));
+
+    router_.add("POST", "/api/v1/jobs", authed([&svc](const HttpRequest& req, const RouteParams&, const Caller& caller) {
         auto body = jsonBody(req);
         if (!body)
             return errorOr(body);
@@ -369,46 +370,37 @@ void Api::addRoutes() {
         auto settings = parseJobSettings(body.value());
         if (!settings)
             return errorOr(settings);
-        auto job = svc.createJob(caller.value(), {uploadId.value(), settings.value()});
+        auto job = svc.createJob(caller, {uploadId.value(), settings.value()});
         if (!job)
             return errorOr(job);
         auto r = jsonResponse(202, {{"job", toJson(job.value())}});
         r.headers.emplace_back("Location", "/api/v1/jobs/" + job->job.id);
         return r;
-    });
+    }));
 
-    router_.add("GET", "/api/v1/jobs", [this, &svc](const HttpRequest& req, const RouteParams&) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
-        auto jobs = svc.listJobs(caller.value());
+    router_.add("GET", "/api/v1/jobs", authed([&svc](const HttpRequest&, const RouteParams&, const Caller& caller) {
+        auto jobs = svc.listJobs(caller);
         if (!jobs)
             return errorOr(jobs);
         nlohmann::json list = nlohmann::json::array();
         for (const auto& j : jobs.value())
             list.push_back(toJson(j));
         return jsonResponse(200, {{"jobs", list}});
-    });
+    }));
 
-    router_.add("GET", "/api/v1/jobs/{id}", [this, &svc](const HttpRequest& req, const RouteParams& p) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
-        auto job = svc.getJob(caller.value(), p.find("id")->second);
+    router_.add("GET", "/api/v1/jobs/{id}", authed([&svc](const HttpRequest&, const RouteParams& p, const Caller& caller) {
+        auto job = svc.getJob(caller, p.find("id")->second);
         if (!job)
             return errorOr(job);
         return jsonResponse(200, {{"job", toJson(job.value())}});
-    });
+    }));
 
-    router_.add("DELETE", "/api/v1/jobs/{id}", [this, &svc](const HttpRequest& req, const RouteParams& p) {
-        auto caller = callerOf(req);
-        if (!caller)
-            return errorOr(caller);
-        auto job = svc.deleteJob(caller.value(), p.find("id")->second);
+    router_.add("DELETE", "/api/v1/jobs/{id}", authed([&svc](const HttpRequest&, const RouteParams& p, const Caller& caller) {
+        auto job = svc.deleteJob(caller, p.find("id")->second);
         if (!job)
             return errorOr(job);
         return jsonResponse(200, {{"job", toJson(job.value())}});
-    });
+    }));
 }
 
 } // namespace quack::service::http

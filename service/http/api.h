@@ -37,6 +37,9 @@ class Api {
 
   private:
     void addRoutes();
+    /// A handler that needs a signed-in caller: resolves the session first (401 otherwise).
+    using AuthedHandler = std::function<HttpResponse(const HttpRequest&, const RouteParams&, const Caller&)>;
+    Handler authed(AuthedHandler handler) const;
     std::shared_ptr<MasteringService> service_;
     Router router_;
 };

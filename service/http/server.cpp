@@ -3,6 +3,7 @@
 
 #include "service/http/api.h"
 #include "service/http/static_files.h"
+#include "service/http/wire.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -109,7 +110,7 @@ bool isTerminal(const nlohmann::json& job) {
 struct HttpServer::Impl {
     ServerOptions opt;
     std::shared_ptr<MasteringService> svc;
-    std::shared_ptr<LocalBlobStore> blobs;
+    std::shared_ptr<SignedUrlEndpoint> blobs;
     Api api;
     asio::thread_pool blocking;
     asio::io_context ioc;
@@ -120,7 +121,7 @@ struct HttpServer::Impl {
     std::atomic<int> inFlight{0};
     int boundPort = 0;
 
-    Impl(ServerOptions o, std::shared_ptr<MasteringService> s, std::shared_ptr<LocalBlobStore> b)
+    Impl(ServerOptions o, std::shared_ptr<MasteringService> s, std::shared_ptr<SignedUrlEndpoint> b)
         : opt(std::move(o)), svc(std::move(s)), blobs(std::move(b)), api(svc),
           blocking(static_cast<std::size_t>(std::max(1, opt.handlerThreads))) {}
 
@@ -238,7 +239,7 @@ struct HttpServer::Impl {
         const auto& h = hp.get();
         const unsigned version = h.version();
         // Until the body has been read the connection cannot be reused: every early refusal closes.
-        auto grant = blobs->verify(LocalBlobStore::Access::Put, h.target(), svc->clock().now());
+        auto grant = blobs->verify(SignedUrlEndpoint::Access::Put, h.target(), svc->clock().now());
         if (!grant)
             co_return co_await writeError(stream, grant.error(), version, false);
         if (mediaEssence(req.header("content-type").value_or("")) != mediaEssence(grant->contentType))
@@ -282,6 +283,10 @@ struct HttpServer::Impl {
         }
         if (auto st = writer.value()->commit(); !st)
             co_return co_await writeError(stream, st.error(), version, bp.get().keep_alive());
+        // The same completion check as for any store, through the BlobStore port (size, type,
+        // first bytes, and the upload still pending): a refused object is deleted there.
+        if (auto done = svc->completeUploadByKey(grant->key); !done)
+            co_return co_await writeError(stream, done.error(), version, bp.get().keep_alive());
         HttpResponse ok;
         ok.status = 200;
         ok.headers.emplace_back("Content-Type", "application/json");
@@ -292,7 +297,7 @@ struct HttpServer::Impl {
     /// GET|HEAD /blob/<key>?...: the master as an attachment, streamed from disk.
     awaitable<Sent> blobGet(beast::tcp_stream& stream, const bhttp::request_header<>& h, bool keepAlive) {
         const unsigned version = h.version();
-        auto grant = blobs->verify(LocalBlobStore::Access::Get, h.target(), svc->clock().now());
+        auto grant = blobs->verify(SignedUrlEndpoint::Access::Get, h.target(), svc->clock().now());
         if (!grant)
             co_return co_await writeError(stream, grant.error(), version, keepAlive);
         const auto path = blobs->pathOf(grant->key);
@@ -523,7 +528,7 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(ServerOptions options, std::shared_ptr<MasteringService> service,
-                       std::shared_ptr<LocalBlobStore> blobs)
+                       std::shared_ptr<SignedUrlEndpoint> blobs)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(service), std::move(blobs))) {}
 
 HttpServer::~HttpServer() { stop(std::chrono::milliseconds(1000)); }

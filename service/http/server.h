@@ -4,7 +4,6 @@
 /// body limits, graceful shutdown. Routes: /api/ (api.h, run on a small blocking pool so
 /// password hashing never stalls I/O), /api/v1/jobs/{id}/events (server-sent events),
 /// /blob/... (the local store's signed URLs, streamed both ways), everything else the web app.
-#include "service/adapters/local_blob_store.h"
 #include "service/app/mastering_service.h"
 #include "service/http/http_message.h"
 
@@ -32,9 +31,9 @@ struct ServerOptions {
 
 class HttpServer {
   public:
-    /// blobs may be null when the blob store is not the local one (S3 serves its own URLs).
+    /// urls may be null when the blob store serves its own URLs (S3, R2).
     HttpServer(ServerOptions options, std::shared_ptr<MasteringService> service,
-               std::shared_ptr<LocalBlobStore> blobs);
+               std::shared_ptr<SignedUrlEndpoint> blobs);
     ~HttpServer(); ///< stops if running
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;

@@ -1,5 +1,6 @@
 // The `quacktracks` command as a user meets it: exit codes, error ids, JSON shapes, and that a
 // failed run leaves no output file. Bad inputs are made here so each case is explicit.
+#include "service/domain/errors.h"
 #include "engine/core/error.h"
 #include "../chain/test_util.h"
 
@@ -199,7 +200,8 @@ TEST(Cli, ListsPresetsAndErrors) {
     EXPECT_EQ(nlohmann::json::parse(p.out).size(), 4u);
     const CliRun e = cli("errors --json");
     ASSERT_EQ(e.exitCode, 0);
-    EXPECT_EQ(nlohmann::json::parse(e.out).size(), allErrorInfos().size());
+    // The engine's codes and the service's, one list.
+    EXPECT_EQ(nlohmann::json::parse(e.out).size(), allErrorInfos().size() + service::allApiErrorInfos().size());
 }
 
 } // namespace

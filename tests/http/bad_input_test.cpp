@@ -32,7 +32,7 @@ class BadInput : public ServiceFixture {
             s.headers.emplace_back(k, v.get<std::string>());
         return s;
     }
-    bool stored(const std::string& uploadId) { return blobs().stat("uploads/" + uploadId).has_value(); }
+    bool stored(const std::string& uploadId) { return blobs().stat("uploads/" + uploadId).value().has_value(); }
 };
 
 TEST_F(BadInput, OversizedUploadRefusedBeforeReading) {
@@ -159,7 +159,7 @@ TEST_F(BadInput, DownloadUrlIsACapabilityOnlyWithItsSignature) {
     auto forged = url;
     forged.back() = forged.back() == 'a' ? 'b' : 'a';
     EXPECT_EQ(mallory.get(forged).status, 403);
-    const auto stored = db().jobById(jobId);
+    const auto stored = db().jobById(jobId).value();
     ASSERT_TRUE(stored.has_value());
     // Guessing a key without any signature: 403 as well.
     EXPECT_EQ(mallory.get("/blob/" + stored->outputBlobKey).status, 403);

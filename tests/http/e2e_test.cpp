@@ -106,7 +106,7 @@ TEST_F(E2E, MasterFollowDownloadAndRetention) {
     EXPECT_NEAR(job["report"]["after"]["integrated_lufs"].get<double>(), m.integratedLufs, 0.2);
 
     // Retention: the original is gone as soon as the job finished.
-    EXPECT_FALSE(blobs().stat("uploads/" + uploadId).has_value());
+    EXPECT_FALSE(blobs().stat("uploads/" + uploadId).value().has_value());
     // The master stays 7 days, then the sweeper deletes it and the job shows expired.
     clock_->advance(7 * 24 * 3600 - 60);
     service::sweepOnce(db(), blobs(), *clock_, config_);
@@ -122,10 +122,10 @@ TEST_F(E2E, MasterFollowDownloadAndRetention) {
     EXPECT_TRUE(job["download"].is_null());
     auto late = c.get(lateUrl);
     EXPECT_EQ(late.status, 410) << late.body;
-    const auto stored = db().jobById(jobId);
+    const auto stored = db().jobById(jobId).value();
     ASSERT_TRUE(stored.has_value());
     EXPECT_FALSE(stored->outputBlobKey.empty());
-    EXPECT_FALSE(blobs().stat(stored->outputBlobKey).has_value());
+    EXPECT_FALSE(blobs().stat(stored->outputBlobKey).value().has_value());
 
     // Metadata outlives the files: the list still shows the job, newest first.
     auto list = c.get("/api/v1/jobs").json()["jobs"];

@@ -1,7 +1,7 @@
 #pragma once
 // A real service on an ephemeral loopback port, in-process, with a manual clock: database and
 // blobs in a fresh temporary directory per test.
-#include "service/http/service_host.h"
+#include "service/host/service_host.h"
 #include "tests/http/client.h"
 #include "tests/http/test_audio.h"
 
@@ -58,8 +58,8 @@ class ServiceFixture : public ::testing::Test {
     void SetUp() override { startHost(); }
 
     HttpClient client() const { return HttpClient(host_->port()); }
-    service::Database& db() const { return *host_->services().db; }
-    service::BlobStore& blobs() const { return *host_->services().blobs; }
+    service::Database& db() const { return host_->services().db(); }
+    service::BlobStore& blobs() const { return host_->services().blobs(); }
 
     /// Registers and signs in; the client keeps the session cookie.
     void signUp(HttpClient& c, const std::string& email) const {

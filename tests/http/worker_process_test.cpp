@@ -83,7 +83,7 @@ TEST_F(WorkerProcess, KilledMidJobAnotherWorkerFinishes) {
     ASSERT_GT(first, 0);
     const bool leased = waitFor(
         [&] {
-            auto j = db().jobById(jobId);
+            auto j = db().jobById(jobId).value();
             return j && j->status == service::JobStatus::Processing;
         },
         std::chrono::seconds(30), std::chrono::milliseconds(2));
@@ -93,7 +93,7 @@ TEST_F(WorkerProcess, KilledMidJobAnotherWorkerFinishes) {
     ASSERT_EQ(waitpid(first, &status, 0), first);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
-    auto killed = db().jobById(jobId);
+    auto killed = db().jobById(jobId).value();
     ASSERT_TRUE(killed.has_value());
     ASSERT_EQ(killed->status, service::JobStatus::Processing)
         << "the job ended before the kill: make the fixture longer";
@@ -107,7 +107,7 @@ TEST_F(WorkerProcess, KilledMidJobAnotherWorkerFinishes) {
     EXPECT_EQ(code, 200);
     const bool done = waitFor(
         [&] {
-            auto j = db().jobById(jobId);
+            auto j = db().jobById(jobId).value();
             return j && j->status != service::JobStatus::Processing && j->status != service::JobStatus::Queued;
         },
         std::chrono::seconds(60), std::chrono::milliseconds(50));
@@ -116,7 +116,7 @@ TEST_F(WorkerProcess, KilledMidJobAnotherWorkerFinishes) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker did not stop cleanly on SIGTERM";
     ASSERT_TRUE(done);
 
-    auto finished = db().jobById(jobId);
+    auto finished = db().jobById(jobId).value();
     ASSERT_TRUE(finished.has_value());
     ASSERT_EQ(finished->status, service::JobStatus::Done) << finished->errorCode.value_or("");
     EXPECT_EQ(finished->attempt, 2);
@@ -135,7 +135,7 @@ TEST_F(WorkerProcess, KilledMidJobAnotherWorkerFinishes) {
     const auto m = measureFile(path.string());
     EXPECT_NEAR(m.seconds, 120.0, 0.01);
     EXPECT_NEAR(m.integratedLufs, -14.0, 0.2);
-    EXPECT_FALSE(blobs().stat("uploads/" + uploadId).has_value());
+    EXPECT_FALSE(blobs().stat("uploads/" + uploadId).value().has_value());
 }
 
 /// Runs the CLI with stdout on a pipe; returns {pid, read end}.
@@ -197,7 +197,8 @@ TEST(CliVerbs, AdminSweepReportsWhatItDid) {
     auto [pid, out] = spawnCli({"admin", "sweep", "--data-dir", (dir / "data").string()});
     ASSERT_GT(pid, 0);
     const auto line = readLine(out);
-    EXPECT_EQ(line, "sweep: 0 uploads deleted, 0 masters expired, 0 leases recovered");
+    EXPECT_EQ(line, "sweep: 0 uploads deleted, 0 masters expired, 0 leases recovered, 0 orphaned objects deleted, "
+                    "0 partial writes removed, 0 errors");
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);

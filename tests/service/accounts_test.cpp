@@ -48,7 +48,7 @@ TEST(ServiceAccounts, RegisterLoginMeLogout) {
     ASSERT_TRUE(me.ok());
     EXPECT_EQ(me->id, reg->user.id);
 
-    env.svc().logout(*caller);
+    ASSERT_TRUE(env.svc().logout(*caller).ok());
     EXPECT_EQ(env.svc().authenticate(login->token).error().id(), "unauthenticated");
     // The other session is independent.
     EXPECT_TRUE(env.svc().authenticate(reg->token).ok());
@@ -132,7 +132,7 @@ TEST(ServiceAccounts, PasswordAndTokenNeverStoredInClear) {
     const std::string all = dumpDatabase(env.dir.file("quacktracks.db"));
     EXPECT_EQ(all.find(password), std::string::npos);
     EXPECT_EQ(all.find(s->token), std::string::npos);
-    auto user = env.s.db->userByEmail("c@example.com");
+    auto user = env.s.db->userByEmail("c@example.com").value();
     ASSERT_TRUE(user.has_value());
     // Argon2id with the configured cost, as a libsodium string.
     EXPECT_EQ(user->passwordHash.rfind("$argon2id$", 0), 0u);
@@ -142,7 +142,7 @@ TEST(ServiceAccounts, PasswordAndTokenNeverStoredInClear) {
     crypto_hash_sha256(h.data(), reinterpret_cast<const unsigned char*>(s->token.data()), s->token.size());
     std::array<char, crypto_hash_sha256_BYTES * 2 + 1> hex{};
     sodium_bin2hex(hex.data(), hex.size(), h.data(), h.size());
-    EXPECT_TRUE(env.s.db->sessionByTokenHash(hex.data()).has_value());
+    EXPECT_TRUE(env.s.db->sessionByTokenHash(hex.data()).value().has_value());
 }
 
 TEST(ServiceAccounts, DefaultCostIsOwaspAndLoginRehashes) {
@@ -152,7 +152,7 @@ TEST(ServiceAccounts, DefaultCostIsOwaspAndLoginRehashes) {
     env.config.passwordHashOpsLimit = ServiceConfig{}.passwordHashOpsLimit;
     env.reopen();
     ASSERT_TRUE(env.svc().login({"d@example.com", "correct horse battery", ""}).ok());
-    const auto hash = env.s.db->userByEmail("d@example.com")->passwordHash;
+    const auto hash = env.s.db->userByEmail("d@example.com").value()->passwordHash;
     // 19 MiB = 19456 KiB, t = 2, p = 1 (OWASP Password Storage Cheat Sheet).
     EXPECT_NE(hash.find("m=19456,t=2,p=1"), std::string::npos) << hash;
     EXPECT_TRUE(env.svc().login({"d@example.com", "correct horse battery", ""}).ok());

@@ -67,7 +67,7 @@ TEST(ServiceBlobs, SignedPutRoundTripAndRejections) {
     const std::string& url = up->url.url;
     EXPECT_EQ(up->url.method, "PUT");
     EXPECT_EQ(up->url.expiresAt, test::kStart + env.config.retention.uploadUrlSeconds);
-    EXPECT_EQ(env.s.db->uploadById(up->uploadId)->filename, "My Mix.wav");
+    EXPECT_EQ(env.s.db->uploadById(up->uploadId).value()->filename, "My Mix.wav");
     const UnixSeconds now = env.clock->now();
     auto& blobs = *env.s.blobs;
 
@@ -94,7 +94,7 @@ TEST(ServiceBlobs, SignedPutRoundTripAndRejections) {
     EXPECT_EQ(blobs.verify(Access::Put, other, now).error().id(), "invalid_signature");
     // A signature from another secret.
     LocalBlobStore stranger(env.dir.file("x"), std::string(32, 'k'));
-    auto forged = stranger.presignPut("uploads/" + up->uploadId, 1 << 30, "audio/wav", now + 60);
+    auto forged = stranger.presignPut("uploads/" + up->uploadId, 1 << 30, "audio/wav", now + 60).value();
     EXPECT_EQ(blobs.verify(Access::Put, forged.url, now).error().id(), "invalid_signature");
     // Expired (valid signature, past expiry); path traversal.
     EXPECT_EQ(blobs.verify(Access::Put, url, up->url.expiresAt + 1).error().id(), "url_expired");
@@ -106,10 +106,10 @@ TEST(ServiceBlobs, SignedPutRoundTripAndRejections) {
     ASSERT_TRUE((*w)->write(wav.data(), wav.size() / 2).ok());
     EXPECT_FALSE(env.blobExists("uploads/" + up->uploadId));
     ASSERT_TRUE((*w)->write(wav.data() + wav.size() / 2, wav.size() - wav.size() / 2).ok());
-    EXPECT_FALSE(blobs.stat("uploads/" + up->uploadId).has_value());
+    EXPECT_FALSE(blobs.stat("uploads/" + up->uploadId).value().has_value());
     ASSERT_TRUE((*w)->commit().ok());
-    ASSERT_TRUE(blobs.stat("uploads/" + up->uploadId).has_value());
-    EXPECT_EQ(blobs.stat("uploads/" + up->uploadId)->size, static_cast<std::int64_t>(wav.size()));
+    ASSERT_TRUE(blobs.stat("uploads/" + up->uploadId).value().has_value());
+    EXPECT_EQ(blobs.stat("uploads/" + up->uploadId).value()->size, static_cast<std::int64_t>(wav.size()));
     EXPECT_EQ(test::readBytes(*blobs.pathOf("uploads/" + up->uploadId)), wav);
 }
 
@@ -156,7 +156,7 @@ TEST(ServiceBlobs, SignedGetCarriesDownloadName) {
     const auto src = env.dir.file("m.wav");
     std::ofstream(src) << "data";
     ASSERT_TRUE(blobs.putFromFile("masters/job_a-1.wav", src, "audio/wav").ok());
-    auto url = blobs.presignGet("masters/job_a-1.wav", "My Mix-master.wav", test::kStart + 60);
+    auto url = blobs.presignGet("masters/job_a-1.wav", "My Mix-master.wav", test::kStart + 60).value();
     auto g = blobs.verify(Access::Get, url.url, test::kStart);
     ASSERT_TRUE(g.ok()) << g.error().message;
     EXPECT_EQ(g->downloadName, "My Mix-master.wav");

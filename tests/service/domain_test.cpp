@@ -14,6 +14,9 @@
 namespace quack::service {
 namespace {
 
+using http::parseJobSettings;
+using http::toJson;
+
 TEST(ServiceDomain, StatusNamesRoundTrip) {
     for (auto s : {JobStatus::Queued, JobStatus::Processing, JobStatus::Done, JobStatus::Failed,
                    JobStatus::Expired, JobStatus::Deleted})

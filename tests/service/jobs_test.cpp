@@ -17,55 +17,35 @@ namespace quack::service {
 namespace {
 
 using test::Env;
+using http::parseJobSettings;
+using http::toJson;
 
 /// A blob store whose fetches fail (as a flaky disk or network would) a set number of times.
-class FlakyBlobs final : public BlobStore {
+class FlakyBlobs final : public test::ForwardingBlobs {
   public:
-    FlakyBlobs(std::shared_ptr<BlobStore> inner, int failures) : inner_(std::move(inner)), failures_(failures) {}
-    SignedUrl presignPut(const std::string& k, std::int64_t m, const std::string& c, UnixSeconds e) override {
-        return inner_->presignPut(k, m, c, e);
-    }
-    SignedUrl presignGet(const std::string& k, const std::string& d, UnixSeconds e) override {
-        return inner_->presignGet(k, d, e);
-    }
-    std::optional<BlobInfo> stat(const std::string& k) override { return inner_->stat(k); }
+    FlakyBlobs(std::shared_ptr<BlobStore> inner, int failures) : ForwardingBlobs(std::move(inner)), failures_(failures) {}
     ApiStatus fetchToFile(const std::string& k, const std::string& p) override {
         if (failures_-- > 0)
             return {apiError(ApiErrorCode::Internal, "simulated I/O error")};
         return inner_->fetchToFile(k, p);
     }
-    ApiStatus putFromFile(const std::string& k, const std::string& p, const std::string& c) override {
-        return inner_->putFromFile(k, p, c);
-    }
-    ApiStatus remove(const std::string& k) override { return inner_->remove(k); }
 
   private:
-    std::shared_ptr<BlobStore> inner_;
     int failures_;
 };
 
 /// Runs a hook right after the worker stored its master (before it completes the job).
-class HookedBlobs final : public BlobStore {
+class HookedBlobs final : public test::ForwardingBlobs {
   public:
     HookedBlobs(std::shared_ptr<BlobStore> inner, std::function<void()> afterPut)
-        : inner_(std::move(inner)), afterPut_(std::move(afterPut)) {}
-    SignedUrl presignPut(const std::string& k, std::int64_t m, const std::string& c, UnixSeconds e) override {
-        return inner_->presignPut(k, m, c, e);
-    }
-    SignedUrl presignGet(const std::string& k, const std::string& d, UnixSeconds e) override {
-        return inner_->presignGet(k, d, e);
-    }
-    std::optional<BlobInfo> stat(const std::string& k) override { return inner_->stat(k); }
-    ApiStatus fetchToFile(const std::string& k, const std::string& p) override { return inner_->fetchToFile(k, p); }
+        : ForwardingBlobs(std::move(inner)), afterPut_(std::move(afterPut)) {}
     ApiStatus putFromFile(const std::string& k, const std::string& p, const std::string& c) override {
         auto s = inner_->putFromFile(k, p, c);
         afterPut_();
         return s;
     }
-    ApiStatus remove(const std::string& k) override { return inner_->remove(k); }
 
   private:
-    std::shared_ptr<BlobStore> inner_;
     std::function<void()> afterPut_;
 };
 
@@ -82,9 +62,10 @@ struct JobEnv : Env {
         EXPECT_TRUE(j.ok()) << (j.ok() ? "" : j.error().message);
         return j.ok() ? j->job.id : "";
     }
-    Job get(const std::string& id) { return *s.db->jobById(id); }
+    Job get(const std::string& id) { return s.db->jobById(id).value().value(); }
     bool hasEvent(const std::string& subject, const std::string& reason) {
-        for (const auto& e : s.db->retentionEvents(subject))
+        const auto events = s.db->retentionEvents(subject);
+        for (const auto& e : events.value())
             if (e.reason == reason)
                 return true;
         return false;
@@ -134,7 +115,7 @@ TEST(ServiceJobs, WorkerMastersToThePresetAndDeletesTheOriginal) {
 
     // The original is gone as soon as the job finished, and that was recorded.
     EXPECT_FALSE(env.blobExists(uploadKey));
-    EXPECT_EQ(env.s.db->uploadById(job.uploadId)->state, UploadState::Deleted);
+    EXPECT_EQ(env.s.db->uploadById(job.uploadId).value()->state, UploadState::Deleted);
     EXPECT_TRUE(env.hasEvent(job.uploadId, "job_finished"));
     EXPECT_EQ(env.scratchFiles(), 0u);
 
@@ -218,11 +199,11 @@ TEST(ServiceJobs, ExpiredLeaseIsFencedAndAnotherWorkerFinishes) {
     JobEnv env;
     const auto id = env.job(test::musicWav(1.0));
     // Worker "a" leases the job, then hangs (no heartbeats).
-    auto leased = env.s.db->leaseNextJob("a", env.clock->now(), env.config.leaseSeconds);
+    auto leased = env.s.db->leaseNextJob("a", env.clock->now(), env.config.leaseSeconds).value();
     ASSERT_TRUE(leased.has_value());
-    EXPECT_FALSE(env.s.db->leaseNextJob("b", env.clock->now(), env.config.leaseSeconds).has_value());
-    EXPECT_TRUE(env.s.db->heartbeat(id, "a", env.clock->now(), env.config.leaseSeconds, 0.3, "process"));
-    EXPECT_FALSE(env.s.db->heartbeat(id, "b", env.clock->now(), env.config.leaseSeconds, 0.3, "process"));
+    EXPECT_FALSE(env.s.db->leaseNextJob("b", env.clock->now(), env.config.leaseSeconds).value().has_value());
+    EXPECT_TRUE(env.s.db->heartbeat(id, "a", env.clock->now(), env.config.leaseSeconds, 0.3, "process").value());
+    EXPECT_FALSE(env.s.db->heartbeat(id, "b", env.clock->now(), env.config.leaseSeconds, 0.3, "process").value());
     env.clock->advance(env.config.leaseSeconds + 1);
 
     auto b = env.worker("b");
@@ -231,10 +212,10 @@ TEST(ServiceJobs, ExpiredLeaseIsFencedAndAnotherWorkerFinishes) {
     EXPECT_EQ(j.status, JobStatus::Queued);
     EXPECT_EQ(j.errorCode, "lease_expired");
     // The old holder is fenced off: its heartbeat and its completion are refused.
-    EXPECT_FALSE(env.s.db->heartbeat(id, "a", env.clock->now(), env.config.leaseSeconds, 0.9, "render"));
+    EXPECT_FALSE(env.s.db->heartbeat(id, "a", env.clock->now(), env.config.leaseSeconds, 0.9, "render").value());
     Job stale = *leased;
     stale.status = JobStatus::Done;
-    EXPECT_FALSE(env.s.db->finishLeasedJob(stale, "a"));
+    EXPECT_FALSE(env.s.db->finishLeasedJob(stale, "a").value());
     env.clock->advance(1);
     ASSERT_TRUE(b.runOnce());
     j = env.get(id);
@@ -284,7 +265,7 @@ TEST(ServiceJobs, CompetingConnectionsNeverLeaseTheSameJobTwice) {
         Upload u{std::string("upl_c") + std::to_string(i), env.alice.userId, "x.wav", 1, "audio/wav",
                  std::string("uploads/upl_c") + std::to_string(i), UploadState::Pending, test::kStart, test::kStart,
                  test::kStart + 10, std::nullopt};
-        env.s.db->insertUpload(u);
+        ASSERT_TRUE(env.s.db->insertUpload(u).ok());
         Job j;
         j.id = std::string("job_c") + std::to_string(i);
         j.userId = env.alice.userId;
@@ -305,11 +286,15 @@ TEST(ServiceJobs, CompetingConnectionsNeverLeaseTheSameJobTwice) {
                 if (!db)
                     return;
                 const std::string wid = tag + std::to_string(t);
-                while (auto j = (*db)->leaseNextJob(wid, test::kStart, 60)) {
+                while (true) {
+                    auto leasedJob = (*db)->leaseNextJob(wid, test::kStart, 60);
+                    if (!leasedJob || !*leasedJob)
+                        break;
+                    const auto& j = *leasedJob;
                     Job done = *j;
                     done.status = JobStatus::Done;
                     done.leasedBy.reset();
-                    if ((*db)->finishLeasedJob(done, wid)) {
+                    if (auto fin = (*db)->finishLeasedJob(done, wid); fin && fin.value()) {
                         std::lock_guard lock(m);
                         got.push_back(j->id);
                     }
@@ -368,7 +353,7 @@ TEST(ServiceRetention, UnusedUploadDeletedAfter24Hours) {
     EXPECT_EQ(sweepOnce(*env.s.db, *env.s.blobs, *env.clock, env.config).uploadsDeleted, 1);
     EXPECT_FALSE(std::filesystem::exists(path)); // the bytes, not just a flag
     EXPECT_TRUE(env.hasEvent(id, "unused_24h"));
-    EXPECT_EQ(env.s.db->uploadById(id)->state, UploadState::Deleted);
+    EXPECT_EQ(env.s.db->uploadById(id).value()->state, UploadState::Deleted);
     EXPECT_EQ(env.svc().createJob(env.alice, {id, {}}).error().id(), "conflict");
     EXPECT_EQ(sweepOnce(*env.s.db, *env.s.blobs, *env.clock, env.config).uploadsDeleted, 0);
 }
@@ -456,7 +441,7 @@ TEST(ServicePrivacy, ExportHasEverythingButSecrets) {
     ASSERT_TRUE(w.runOnce());
     auto exported = env.svc().exportData(env.alice);
     ASSERT_TRUE(exported.ok());
-    const auto& e = exported.value();
+    const auto e = toJson(exported.value());
     EXPECT_EQ(e["schema"], "quacktracks.export.v1");
     EXPECT_EQ(e["user"]["email"], "alice@example.com");
     ASSERT_EQ(e["jobs"].size(), 1u);
@@ -464,7 +449,7 @@ TEST(ServicePrivacy, ExportHasEverythingButSecrets) {
     EXPECT_EQ(e["uploads"].size(), 1u);
     EXPECT_GE(e["retention_events"].size(), 1u);
     const auto text = e.dump();
-    const auto user = env.s.db->userById(env.alice.userId);
+    const auto user = env.s.db->userById(env.alice.userId).value();
     EXPECT_EQ(text.find(user->passwordHash), std::string::npos);
     EXPECT_EQ(text.find(env.alice.sessionTokenHash), std::string::npos);
     EXPECT_EQ(text.find("argon2"), std::string::npos);
@@ -486,11 +471,11 @@ TEST(ServicePrivacy, DeleteAccountRemovesFilesAndPersonalDataKeepsAnonymousMetad
     EXPECT_FALSE(std::filesystem::exists(master));
     EXPECT_FALSE(env.blobExists("uploads/" + queuedUpload));
     EXPECT_FALSE(env.blobExists("uploads/" + unusedUpload));
-    EXPECT_FALSE(env.s.db->userById(env.alice.userId).has_value());
-    EXPECT_FALSE(env.s.db->userByEmail("alice@example.com").has_value());
-    EXPECT_FALSE(env.s.db->sessionByTokenHash(env.alice.sessionTokenHash).has_value());
-    EXPECT_FALSE(env.s.db->uploadById(unusedUpload).has_value());
-    EXPECT_TRUE(env.s.db->jobsForUser(env.alice.userId, 100).empty());
+    EXPECT_FALSE(env.s.db->userById(env.alice.userId).value().has_value());
+    EXPECT_FALSE(env.s.db->userByEmail("alice@example.com").value().has_value());
+    EXPECT_FALSE(env.s.db->sessionByTokenHash(env.alice.sessionTokenHash).value().has_value());
+    EXPECT_FALSE(env.s.db->uploadById(unusedUpload).value().has_value());
+    EXPECT_TRUE(env.s.db->jobsForUser(env.alice.userId, 100).value().empty());
     // Job metadata stays, anonymised: no user id, no filename, no report.
     const Job kept = env.get(doneId);
     EXPECT_EQ(kept.userId.rfind("anon_", 0), 0u);

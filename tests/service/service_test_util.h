@@ -1,7 +1,10 @@
 #pragma once
 // Helpers for the service tests: a temp data dir with the embedded adapters (real SQLite file,
 // real local blob store), a ManualClock, cheap Argon2 parameters, and test audio.
+#include "service/adapters/argon2_hasher.h"
 #include "service/adapters/embedded.h"
+#include "service/app/mastering_service.h"
+#include "service/http/wire.h"
 
 #include "engine/core/audio_buffer.h"
 #include "engine/io/audio_source.h"
@@ -136,21 +139,96 @@ inline Measured measureFile(const std::string& path) {
     return m;
 }
 
+/// Forwards every Database call; tests derive from it to inject faults.
+class ForwardingDatabase : public Database {
+  public:
+    explicit ForwardingDatabase(std::shared_ptr<Database> inner) : inner_(std::move(inner)) {}
+    ApiStatus insertUser(const User& user) override { return inner_->insertUser(user); }
+    ApiResult<std::optional<User>> userByEmail(const std::string& email) override { return inner_->userByEmail(email); }
+    ApiResult<std::optional<User>> userById(const std::string& id) override { return inner_->userById(id); }
+    ApiStatus updatePasswordHash(const std::string& userId, const std::string& hash) override { return inner_->updatePasswordHash(userId, hash); }
+    ApiStatus updateUserName(const std::string& userId, const std::string& name) override { return inner_->updateUserName(userId, name); }
+    ApiStatus insertSession(const Session& session) override { return inner_->insertSession(session); }
+    ApiResult<std::optional<Session>> sessionByTokenHash(const std::string& tokenHash) override { return inner_->sessionByTokenHash(tokenHash); }
+    ApiStatus touchSession(const std::string& tokenHash, UnixSeconds at) override { return inner_->touchSession(tokenHash, at); }
+    ApiStatus deleteSession(const std::string& tokenHash) override { return inner_->deleteSession(tokenHash); }
+    ApiStatus deleteExpiredSessions(UnixSeconds now) override { return inner_->deleteExpiredSessions(now); }
+    ApiStatus insertUpload(const Upload& upload) override { return inner_->insertUpload(upload); }
+    ApiResult<std::optional<Upload>> uploadById(const std::string& id) override { return inner_->uploadById(id); }
+    ApiStatus consumeUploadAndInsertJob(const std::string& uploadId, const Job& job) override { return inner_->consumeUploadAndInsertJob(uploadId, job); }
+    ApiResult<std::vector<Upload>> uploadsToDelete(UnixSeconds now) override { return inner_->uploadsToDelete(now); }
+    ApiStatus markUploadDeleted(const std::string& uploadId, UnixSeconds at) override { return inner_->markUploadDeleted(uploadId, at); }
+    ApiResult<std::vector<Upload>> uploadsForUser(const std::string& userId) override { return inner_->uploadsForUser(userId); }
+    ApiResult<std::optional<Job>> jobById(const std::string& id) override { return inner_->jobById(id); }
+    ApiResult<std::vector<Job>> jobsForUser(const std::string& userId, int limit) override { return inner_->jobsForUser(userId, limit); }
+    ApiStatus updateJob(const Job& job) override { return inner_->updateJob(job); }
+    ApiResult<std::optional<Job>> leaseNextJob(const std::string& workerId, UnixSeconds now, std::int64_t leaseSeconds) override { return inner_->leaseNextJob(workerId, now, leaseSeconds); }
+    ApiResult<bool> heartbeat(const std::string& jobId, const std::string& workerId, UnixSeconds now, std::int64_t leaseSeconds, double progress, const std::string& stage) override { return inner_->heartbeat(jobId, workerId, now, leaseSeconds, progress, stage); }
+    ApiResult<bool> finishLeasedJob(const Job& job, const std::string& workerId) override { return inner_->finishLeasedJob(job, workerId); }
+    ApiResult<std::vector<Job>> expiredLeases(UnixSeconds now) override { return inner_->expiredLeases(now); }
+    ApiResult<bool> requeueExpiredLease(const Job& updated, const std::string& expiredWorkerId, UnixSeconds now) override { return inner_->requeueExpiredLease(updated, expiredWorkerId, now); }
+    ApiResult<std::vector<Job>> mastersToExpire(UnixSeconds now) override { return inner_->mastersToExpire(now); }
+    ApiResult<std::vector<Upload>> consumedUploadsToDelete() override { return inner_->consumedUploadsToDelete(); }
+    ApiStatus recordRetentionEvent(const RetentionEvent& event) override { return inner_->recordRetentionEvent(event); }
+    ApiResult<std::vector<RetentionEvent>> retentionEvents(const std::string& subjectId) override { return inner_->retentionEvents(subjectId); }
+    ApiResult<std::vector<std::string>> liveBlobKeys(const std::vector<std::string>& keys) override { return inner_->liveBlobKeys(keys); }
+    ApiStatus deleteUserAndAnonymise(const std::string& userId, const std::string& anonymousId) override { return inner_->deleteUserAndAnonymise(userId, anonymousId); }
+
+  protected:
+    std::shared_ptr<Database> inner_;
+};
+
+/// Forwards every BlobStore call to another store; tests derive from it to inject faults.
+class ForwardingBlobs : public BlobStore {
+  public:
+    explicit ForwardingBlobs(std::shared_ptr<BlobStore> inner) : inner_(std::move(inner)) {}
+    ApiResult<SignedUrl> presignPut(const std::string& k, std::int64_t m, const std::string& c,
+                                    UnixSeconds e) override {
+        return inner_->presignPut(k, m, c, e);
+    }
+    ApiResult<SignedUrl> presignGet(const std::string& k, const std::string& d, UnixSeconds e) override {
+        return inner_->presignGet(k, d, e);
+    }
+    ApiResult<std::optional<BlobInfo>> stat(const std::string& k) override { return inner_->stat(k); }
+    ApiResult<std::string> readPrefix(const std::string& k, std::size_t n) override { return inner_->readPrefix(k, n); }
+    ApiStatus fetchToFile(const std::string& k, const std::string& p) override { return inner_->fetchToFile(k, p); }
+    ApiStatus putFromFile(const std::string& k, const std::string& p, const std::string& c) override {
+        return inner_->putFromFile(k, p, c);
+    }
+    ApiStatus remove(const std::string& k) override { return inner_->remove(k); }
+    ApiResult<std::vector<std::string>> list(const std::string& prefix) override { return inner_->list(prefix); }
+    ApiResult<int> sweepIncomplete(UnixSeconds before) override { return inner_->sweepIncomplete(before); }
+
+  protected:
+    std::shared_ptr<BlobStore> inner_;
+};
+
 /// The embedded services on a temp dir with a ManualClock.
 struct Env {
     TempDir dir;
     std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(kStart);
     ServiceConfig config = testConfig(dir.path.string());
-    EmbeddedServices s;
+    /// The concrete embedded adapters (tests reach into the local store) and the service.
+    struct Services {
+        std::shared_ptr<SqliteDatabase> db;
+        std::shared_ptr<LocalBlobStore> blobs;
+        std::shared_ptr<MasteringService> service;
+    } s;
 
     Env() { reopen(); }
     void reopen() {
         s = {};
-        auto r = openEmbedded(config, clock);
-        if (!r)
+        auto r = openEmbeddedAdapters(config);
+        if (!r) {
             ADD_FAILURE() << r.error().message;
-        else
-            s = std::move(r).value();
+            return;
+        }
+        s.db = r->db;
+        s.blobs = r->blobs;
+        auto hasher = std::make_shared<Argon2Hasher>(Argon2Params{
+            config.passwordHashOpsLimit, config.passwordHashMemoryBytes, config.maxConcurrentHashes,
+            config.maxQueuedHashes});
+        s.service = std::make_shared<MasteringService>(config, ServicePorts{s.db, s.blobs, clock, hasher, {}, {}, {}});
     }
     MasteringService& svc() { return *s.service; }
 
@@ -168,7 +246,7 @@ struct Env {
     /// PUTs bytes through the signed URL exactly as the HTTP layer does (verify, open, write in
     /// chunks, commit). Returns the first error.
     ApiStatus put(const SignedUrl& url, const std::vector<char>& bytes, std::size_t chunk = 4096) {
-        auto grant = s.blobs->verify(LocalBlobStore::Access::Put, url.url, clock->now());
+        auto grant = s.blobs->verify(SignedUrlEndpoint::Access::Put, url.url, clock->now());
         if (!grant)
             return {grant.error()};
         auto w = s.blobs->openWriter(*grant);

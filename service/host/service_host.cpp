@@ -1,4 +1,4 @@
-#include "service/http/service_host.h"
+#include "service/host/service_host.h"
 
 #include <unistd.h>
 
@@ -14,7 +14,7 @@ std::string makeWorkerId(int n) {
 ApiResult<std::unique_ptr<ServiceHost>> ServiceHost::start(const ServiceConfig& config,
                                                            std::shared_ptr<Clock> clock,
                                                            HostOptions options) {
-    auto services = openEmbedded(config, std::move(clock));
+    auto services = openServices(config, std::move(clock));
     if (!services)
         return services.error();
     std::unique_ptr<ServiceHost> host(new ServiceHost());
@@ -28,12 +28,12 @@ ApiResult<std::unique_ptr<ServiceHost>> ServiceHost::start(const ServiceConfig& 
     so.ioThreads = options.ioThreads;
     so.webRoot = config.webRoot;
     so.accessLog = options.accessLog;
-    host->server_ = std::make_unique<HttpServer>(so, s.service, s.blobs);
+    host->server_ = std::make_unique<HttpServer>(so, s.service, s.urlEndpoint);
     if (auto st = host->server_->start(); !st)
         return st.error();
 
     for (int i = 0; i < config.workers; ++i) {
-        host->workers_.push_back(std::make_unique<Worker>(config, s.db, s.blobs, s.clock, makeWorkerId(i)));
+        host->workers_.push_back(std::make_unique<Worker>(config, s.ports.db, s.ports.blobs, s.ports.clock, makeWorkerId(i)));
         host->threads_.emplace_back([w = host->workers_.back().get(), poll = options.workerPollMs] { w->run(poll); });
     }
     if (options.runSweeper) {
@@ -41,7 +41,7 @@ ApiResult<std::unique_ptr<ServiceHost>> ServiceHost::start(const ServiceConfig& 
             std::unique_lock lock(h->mutex_);
             while (!h->stopping_) {
                 lock.unlock();
-                const auto report = sweepOnce(*h->services_.db, *h->services_.blobs, *h->services_.clock, h->config_);
+                const auto report = sweepOnce(h->services_.db(), h->services_.blobs(), *h->services_.ports.clock, h->config_);
                 if (onSweep)
                     onSweep(report);
                 lock.lock();

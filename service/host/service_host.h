@@ -1,8 +1,8 @@
 #pragma once
 /// The whole embedded service in one process, as `quacktracks serve` runs it and the HTTP tests
-/// start it: database + local blob store (openEmbedded), the HTTP server, config.workers
+/// start it: the adapters config picks (openServices), the HTTP server, config.workers
 /// in-process workers and the periodic retention sweeper. main() only assembles this.
-#include "service/adapters/embedded.h"
+#include "service/host/services.h"
 #include "service/http/server.h"
 
 #include <condition_variable>
@@ -26,7 +26,7 @@ struct HostOptions {
 class ServiceHost {
   public:
     /// Opens the data directory, binds the server (config.port 0: ephemeral), starts workers
-    /// and the sweeper. Errors: those of openEmbedded and HttpServer::start.
+    /// and the sweeper. Errors: those of openServices and HttpServer::start.
     static ApiResult<std::unique_ptr<ServiceHost>> start(const ServiceConfig& config,
                                                          std::shared_ptr<Clock> clock,
                                                          HostOptions options = {});
@@ -35,7 +35,7 @@ class ServiceHost {
     ServiceHost& operator=(const ServiceHost&) = delete;
 
     int port() const { return server_->port(); }
-    const EmbeddedServices& services() const { return services_; }
+    const Services& services() const { return services_; }
     const ServiceConfig& config() const { return config_; }
     /// Blocks until SIGINT/SIGTERM.
     void waitForTerminationSignal() { server_->waitForTerminationSignal(); }
@@ -46,7 +46,7 @@ class ServiceHost {
   private:
     ServiceHost() = default;
     ServiceConfig config_;
-    EmbeddedServices services_;
+    Services services_;
     std::unique_ptr<HttpServer> server_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
