@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <sys/stat.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +302,8 @@ int main(int argc, char** argv) {
     }
 
     if (*serveCmd || *workerCmd || *sweepCmd) {
+        // Everything the service writes (database, blobs, scratch, masters) is its own only.
+        ::umask(077);
         auto config = serviceConfig(serviceFlags);
         if (!config)
             return quack::errorInfo(ErrorCode::InvalidArgument).exitCode;

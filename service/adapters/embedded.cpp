@@ -12,6 +12,11 @@ ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config) {
         fs::create_directories(d, ec);
         if (ec)
             return apiError(ApiErrorCode::Internal, "cannot create the data directory " + d.string());
+        // Owner only, whatever the umask: the data directory holds the database, personal data
+        // and unreleased music.
+        fs::permissions(d, fs::perms::owner_all, fs::perm_options::replace, ec);
+        if (ec)
+            return apiError(ApiErrorCode::Internal, "cannot restrict the data directory " + d.string());
     }
     auto db = SqliteDatabase::open((dir / "quacktracks.db").string());
     if (!db)

@@ -408,7 +408,8 @@ ApiResult<std::unique_ptr<SignedUrlEndpoint::Writer>> LocalBlobStore::openWriter
         return apiError(ApiErrorCode::NotFound, "not found");
     const fs::path final = fs::path(root_) / grant.key;
     std::error_code ec;
-    fs::create_directories(final.parent_path(), ec);
+    if (fs::create_directories(final.parent_path(), ec))
+        fs::permissions(final.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
     const fs::path temp = tempPathFor(final);
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -520,11 +521,13 @@ ApiStatus LocalBlobStore::putFromFile(const std::string& key, const std::string&
         return {apiError(ApiErrorCode::Internal, "invalid object key")};
     const fs::path final = fs::path(root_) / key;
     std::error_code ec;
-    fs::create_directories(final.parent_path(), ec);
+    if (fs::create_directories(final.parent_path(), ec))
+        fs::permissions(final.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
     const fs::path temp = tempPathFor(final);
     // Link (or copy) to a temp name, then rename: the object appears complete or not at all.
     if (::link(localPath.c_str(), temp.c_str()) != 0 && !copyFile(localPath, temp))
         return {apiError(ApiErrorCode::Internal, "cannot store the file")};
+    ::chmod(temp.c_str(), S_IRUSR | S_IWUSR); // owner only, whatever umask the engine wrote it with
     if (::rename(temp.c_str(), final.c_str()) != 0) {
         ::unlink(temp.c_str());
         return {apiError(ApiErrorCode::Internal, "cannot store the file")};

@@ -1,6 +1,7 @@
 #include "service/adapters/sqlite_database.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cassert>
 #include <functional>
@@ -391,6 +392,9 @@ ApiResult<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const std::strin
     if (rc != SQLITE_OK)
         return apiError(ApiErrorCode::Internal, "cannot open the database");
     auto& impl = *db->impl_;
+    // 0600: SQLite gives the -wal and -shm files the database file's permissions.
+    if (path != ":memory:" && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0)
+        return apiError(ApiErrorCode::Internal, "cannot restrict the database file's permissions");
     // busy_timeout before anything that may wait on another process's lock.
     sqlite3_busy_timeout(raw, 10000);
     // WAL: readers never block the writer; synchronous=FULL adds a sync per commit, so not

@@ -28,6 +28,7 @@ ApiResult<std::unique_ptr<ServiceHost>> ServiceHost::start(const ServiceConfig& 
     so.ioThreads = options.ioThreads;
     so.webRoot = config.webRoot;
     so.accessLog = options.accessLog;
+    so.changeFeed = s.changeFeed;
     host->server_ = std::make_unique<HttpServer>(so, s.service, s.urlEndpoint);
     if (auto st = host->server_->start(); !st)
         return st.error();

@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <cctype>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -344,6 +346,37 @@ struct HttpServer::Impl {
             co_return sent;
 
         asio::steady_timer timer(co_await asio::this_coro::executor);
+        // With a change feed the stream sleeps until its job changes (the feed's thread posts a
+        // cancel to this stream's executor); the wake state outlives the subscription safely.
+        struct Wake {
+            std::mutex mutex;
+            asio::steady_timer* timer = nullptr;
+            asio::any_io_executor executor;
+        };
+        auto wake = std::make_shared<Wake>();
+        wake->timer = &timer;
+        wake->executor = timer.get_executor();
+        std::shared_ptr<void> subscription;
+        if (opt.changeFeed)
+            subscription = opt.changeFeed->subscribe([wake, jobId](const std::string& changed) {
+                if (changed != jobId)
+                    return;
+                std::lock_guard lock(wake->mutex);
+                if (wake->timer)
+                    asio::post(wake->executor, [wake] {
+                        std::lock_guard inner(wake->mutex);
+                        if (wake->timer)
+                            wake->timer->cancel();
+                    });
+            });
+        struct Unwake {
+            std::shared_ptr<Wake> w;
+            ~Unwake() {
+                std::lock_guard lock(w->mutex);
+                w->timer = nullptr;
+            }
+        } unwake{wake};
+        const auto pollEvery = opt.changeFeed ? opt.sseFeedPoll : opt.ssePoll;
         std::string last;
         auto lastSend = std::chrono::steady_clock::now();
         for (;;) {
@@ -367,9 +400,14 @@ struct HttpServer::Impl {
             }
             if (isTerminal(json) || stopping)
                 co_return sent;
-            timer.expires_after(opt.ssePoll);
+            timer.expires_after(pollEvery);
             co_await timer.async_wait(kTuple);
-            auto next = svc->getJob(caller.value(), jobId);
+            // The session is checked on every read: a stream must not outlive sign-out (it
+            // would keep handing out fresh signed download URLs).
+            auto still = api.callerOf(req);
+            if (!still || still->userId != caller->userId)
+                co_return sent;
+            auto next = svc->getJob(still.value(), jobId);
             if (!next)
                 co_return sent; // deleted session or job: end the stream
             json = toJson(next.value());

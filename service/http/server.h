@@ -26,6 +26,10 @@ struct ServerOptions {
     std::chrono::seconds idleTimeout{30};  ///< waiting for a request's headers (keep-alive)
     std::chrono::seconds ioTimeout{60};    ///< each read/write of a body chunk
     std::chrono::milliseconds ssePoll{250};
+    /// Wakes event streams on job changes (PostgreSQL LISTEN/NOTIFY); null: poll every ssePoll.
+    /// With a feed, streams still re-read every sseFeedPoll as a safety net.
+    std::shared_ptr<JobChangeFeed> changeFeed;
+    std::chrono::milliseconds sseFeedPoll{5000};
     std::chrono::seconds sseHeartbeat{15};
 };
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <sys/stat.h>
 #include <thread>
 
 namespace quack::service {
@@ -213,6 +214,37 @@ TEST(ServicePorts, HasherQueueIsBoundedAndAnswersBusyAtOnce) {
     ASSERT_TRUE(h.ok());
     EXPECT_TRUE(hasher.verify(h.value(), "a long enough password").value());
     EXPECT_FALSE(hasher.verify(h.value(), "a wrong password!!").value());
+}
+
+} // namespace
+} // namespace quack::service
+
+namespace quack::service {
+namespace {
+
+mode_t modeOf(const std::filesystem::path& p) {
+    struct ::stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 0777;
+}
+
+TEST(ServicePorts, DataIsOwnerOnlyWhateverTheUmask) {
+    const mode_t old = ::umask(022); // the common default that made everything world-readable
+    {
+        Env env;
+        const auto alice = env.user("alice@example.com");
+        const auto id = env.upload(alice, test::musicWav(0.2));
+        const auto src = env.dir.file("m.wav");
+        std::ofstream(src) << "RIFF";
+        ASSERT_TRUE(env.s.blobs->putFromFile("masters/job_x-1.wav", src, "audio/wav").ok());
+        const auto data = env.dir.path;
+        for (const auto& d : {data, data / "blobs", data / "scratch", data / "blobs" / "uploads", data / "blobs" / "masters"})
+            EXPECT_EQ(modeOf(d), 0700u) << d;
+        for (const auto& f : {data / "quacktracks.db", data / "quacktracks.db-wal", data / "secret.key",
+                              data / "blobs" / "uploads" / id, data / "blobs" / "masters" / "job_x-1.wav"})
+            EXPECT_EQ(modeOf(f), 0600u) << f;
+    }
+    ::umask(old);
 }
 
 } // namespace
