@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstring>
@@ -46,15 +47,40 @@ ApiError signInFirst() { return apiError(ApiErrorCode::Unauthenticated, "sign in
 
 } // namespace
 
+/// Sliding-window counters keyed by SHA-256 of what they count (memory holds no personal data
+/// in clear). A sign-in attempt *reserves* its slot before the password is checked, under the
+/// lock, so parallel attempts cannot slip past the limit (issue 9, finding 6); a success
+/// releases it.
 struct MasteringService::State {
-    // Login rate limiter: failure times per key in a sliding window. Keys are SHA-256 of
-    // "e:"+email / "a:"+address so that memory holds no personal data in clear.
-    std::mutex limiterMutex;
-    std::map<std::string, std::deque<UnixSeconds>> failures;
+    std::mutex mutex;
+    std::map<std::string, std::deque<UnixSeconds>> events;
 
     std::mutex dummyMutex;
     std::string dummyHash; // verified against when the email is unknown (equal timing)
+
+    /// Events of `key` still inside the window (expired ones dropped).
+    std::deque<UnixSeconds>& recent(const std::string& key, UnixSeconds now, std::int64_t window) {
+        auto& q = events[key];
+        while (!q.empty() && q.front() <= now - window)
+            q.pop_front();
+        return q;
+    }
+    /// Bounds the memory a spray of distinct keys can take.
+    void prune(UnixSeconds now, std::int64_t window) {
+        constexpr std::size_t kPruneAbove = 10000;
+        if (events.size() > kPruneAbove)
+            std::erase_if(events, [&](const auto& e) { return e.second.empty() || e.second.back() <= now - window; });
+    }
 };
+
+namespace {
+
+ApiError rateLimited(std::int64_t waitSeconds) {
+    return apiError(ApiErrorCode::RateLimited, "too many attempts; try again in " +
+                                                   std::to_string(std::max<std::int64_t>(waitSeconds, 1)) + " s");
+}
+
+} // namespace
 
 MasteringService::MasteringService(ServiceConfig config, ServicePorts ports)
     : config_(std::move(config)), ports_(std::move(ports)), db_(*ports_.db), blobs_(*ports_.blobs),
@@ -64,6 +90,15 @@ MasteringService::MasteringService(ServiceConfig config, ServicePorts ports)
 }
 
 ApiResult<UserProfile> MasteringService::registerUser(const RegisterRequest& request) {
+    if (!request.clientAddress.empty()) {
+        const UnixSeconds now = clock_.now();
+        std::lock_guard lock(state_->mutex);
+        auto& q = state_->recent(detail::sha256Hex("r:" + request.clientAddress), now, 3600);
+        if (static_cast<int>(q.size()) >= config_.registrationsPerHour)
+            return rateLimited(q.front() + 3600 - now);
+        q.push_back(now); // counted whether or not it succeeds: a failed sign-up costs a hash too
+        state_->prune(now, 3600);
+    }
     const std::string email = normaliseEmail(request.email);
     if (!plausibleEmail(email))
         return apiError(ApiErrorCode::ValidationFailed, "email is not a valid address");
@@ -96,27 +131,38 @@ ApiResult<NewSession> MasteringService::registerAndLogin(const RegisterRequest& 
 ApiResult<NewSession> MasteringService::login(const LoginRequest& request) {
     const std::string email = normaliseEmail(request.email);
     const UnixSeconds now = clock_.now();
-    const std::string emailKey = detail::sha256Hex("e:" + email);
+    const std::int64_t window = config_.loginWindowSeconds;
+    // Per (account, address): the owner signing in from elsewhere is never affected by a
+    // guesser here. Per address: one place spraying many accounts.
+    const std::string pairKey = detail::sha256Hex("p:" + email + "\n" + request.clientAddress);
     const std::string addressKey = detail::sha256Hex("a:" + request.clientAddress);
-
-    auto recentFailures = [&](const std::string& key) -> int {
-        auto it = state_->failures.find(key);
-        if (it == state_->failures.end())
-            return 0;
-        auto& q = it->second;
-        while (!q.empty() && q.front() <= now - config_.loginWindowSeconds)
-            q.pop_front();
-        const int n = static_cast<int>(q.size());
-        if (q.empty())
-            state_->failures.erase(it);
-        return n;
-    };
     {
-        std::lock_guard lock(state_->limiterMutex);
-        if (recentFailures(emailKey) >= config_.loginAttemptsPerWindow ||
-            (!request.clientAddress.empty() && recentFailures(addressKey) >= config_.loginAttemptsPerWindow))
-            return apiError(ApiErrorCode::RateLimited, "too many failed sign-in attempts; wait a minute");
+        std::lock_guard lock(state_->mutex);
+        auto& pair = state_->recent(pairKey, now, window);
+        const int failures = static_cast<int>(pair.size());
+        if (failures >= config_.loginAttemptsPerWindow) {
+            // Backoff: 1 s after the limit, doubling with every further failure, capped.
+            const int over = failures - config_.loginAttemptsPerWindow;
+            const std::int64_t wait = std::min<std::int64_t>(std::int64_t{1} << std::min(over, 20), window);
+            if (now < pair.back() + wait)
+                return rateLimited(pair.back() + wait - now);
+        }
+        auto& address = state_->recent(addressKey, now, window);
+        if (!request.clientAddress.empty() && static_cast<int>(address.size()) >= config_.loginAttemptsPerAddress)
+            return rateLimited(address.front() + window - now);
+        // Reserve: counted as a failure until the password proves otherwise.
+        pair.push_back(now);
+        if (!request.clientAddress.empty())
+            address.push_back(now);
+        state_->prune(now, window);
     }
+    auto release = [&] {
+        std::lock_guard lock(state_->mutex);
+        state_->events.erase(pairKey);
+        auto it = state_->events.find(addressKey);
+        if (it != state_->events.end() && !it->second.empty())
+            it->second.pop_back();
+    };
 
     std::string dummy;
     {
@@ -127,35 +173,24 @@ ApiResult<NewSession> MasteringService::login(const LoginRequest& request) {
         dummy = state_->dummyHash;
     }
     const auto user = db_.userByEmail(email);
-    if (!user)
+    if (!user) {
+        release(); // our trouble, not the user's: not a failed attempt
         return user.error(); // a busy database is not "wrong password"
+    }
     bool ok = false;
     if (request.password.size() <= kMaxPasswordBytes) {
         // Unknown email: verify against a dummy hash anyway so the response time does not tell
         // which emails have accounts.
         auto verified = hasher_.verify(*user ? (*user)->passwordHash : dummy, request.password);
-        if (!verified)
+        if (!verified) {
+            release();
             return verified.error();
+        }
         ok = verified.value() && user->has_value();
     }
-    if (!ok) {
-        std::lock_guard lock(state_->limiterMutex);
-        // Bound the memory a spray of distinct emails/addresses can take: past this size, drop
-        // every key whose failures have all left the window.
-        constexpr std::size_t kPruneAbove = 10000;
-        if (state_->failures.size() > kPruneAbove)
-            std::erase_if(state_->failures, [&](const auto& entry) {
-                return entry.second.empty() || entry.second.back() <= now - config_.loginWindowSeconds;
-            });
-        state_->failures[emailKey].push_back(now);
-        if (!request.clientAddress.empty())
-            state_->failures[addressKey].push_back(now);
+    if (!ok)
         return apiError(ApiErrorCode::InvalidCredentials, "wrong email or password");
-    }
-    {
-        std::lock_guard lock(state_->limiterMutex);
-        state_->failures.erase(emailKey);
-    }
+    release();
     const User& found = **user;
     // Parameters raised since this hash was made (e.g. tests -> OWASP): rehash now, while we
     // hold the password. Best effort: a busy hasher or database retries at the next sign-in.

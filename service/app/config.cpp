@@ -122,7 +122,10 @@ const std::vector<Field>& fields() {
         QUACK_I64("session_seconds", sessionSeconds),
         QUACK_I64("session_idle_seconds", sessionIdleSeconds),
         QUACK_INT("login_attempts_per_window", loginAttemptsPerWindow),
+        QUACK_INT("login_attempts_per_address", loginAttemptsPerAddress),
         QUACK_I64("login_window_seconds", loginWindowSeconds),
+        QUACK_INT("registrations_per_hour", registrationsPerHour),
+        Field{"trusted_proxies", [](ServiceConfig& c, const Json& v) { return setList(c.trustedProxies, v, "trusted_proxies"); }},
         QUACK_I64("password_hash_memory_bytes", passwordHashMemoryBytes),
         QUACK_I64("password_hash_ops_limit", passwordHashOpsLimit),
         QUACK_INT("max_concurrent_hashes", maxConcurrentHashes),
@@ -166,6 +169,10 @@ ApiStatus validate(const ServiceConfig& c) {
         return {invalid("session_idle_seconds", "must be at least 60")};
     if (c.loginAttemptsPerWindow < 1)
         return {invalid("login_attempts_per_window", "must be at least 1")};
+    if (c.loginAttemptsPerAddress < 1)
+        return {invalid("login_attempts_per_address", "must be at least 1")};
+    if (c.registrationsPerHour < 1)
+        return {invalid("registrations_per_hour", "must be at least 1")};
     if (c.loginWindowSeconds < 1)
         return {invalid("login_window_seconds", "must be at least 1")};
     if (c.passwordHashMemoryBytes < static_cast<std::int64_t>(crypto_pwhash_MEMLIMIT_MIN) ||

@@ -33,8 +33,19 @@ struct ServiceConfig {
     int maxAttempts = 3;
     std::int64_t sessionSeconds = 30LL * 24 * 3600; ///< absolute session lifetime
     std::int64_t sessionIdleSeconds = 7LL * 24 * 3600;
-    int loginAttemptsPerWindow = 5;           ///< per email and per client address
+    /// Failed sign-ins per (account, client address) in the window before backoff starts: each
+    /// further failure doubles the wait (1 s, 2 s, 4 s ... capped at the window), so the real
+    /// owner elsewhere is never locked out and a guesser slows to a crawl.
+    int loginAttemptsPerWindow = 5;
+    /// Failed sign-ins per client address (any account) in the window: a spray from one place.
+    int loginAttemptsPerAddress = 30;
     std::int64_t loginWindowSeconds = 60;
+    /// New accounts per client address per hour.
+    int registrationsPerHour = 10;
+    /// Addresses of the reverse proxies in front of the server (exact IPs or CIDR, e.g.
+    /// "10.0.0.0/8"): only from these is the client address taken from X-Forwarded-For
+    /// (right-most address that is not a trusted proxy). Empty: the socket address.
+    std::vector<std::string> trustedProxies;
     /// Argon2id cost (libsodium crypto_pwhash_str). Defaults: OWASP (m = 19 MiB, t = 2, p = 1).
     /// Tests lower them; loadConfig refuses values below libsodium's minimums.
     std::int64_t passwordHashMemoryBytes = 19LL << 20;

@@ -24,6 +24,7 @@ struct RegisterRequest {
     std::string email;
     std::string password; ///< 10..128 bytes
     std::string name;     ///< 1..100 bytes, trimmed
+    std::string clientAddress; ///< for the registration limit only; never stored
 };
 
 struct LoginRequest {

@@ -242,7 +242,7 @@ void Api::addRoutes() {
                         return errorResponse(malformed("name must be a string"));
                     // Registration signs the user in with the hash it just made (one Argon2id
                     // computation, not two).
-                    auto session = svc.registerAndLogin({email.value(), password.value(), name});
+                    auto session = svc.registerAndLogin({email.value(), password.value(), name, req.clientAddress});
                     if (!session)
                         return errorOr(session);
                     return sessionResponse(201, session.value());

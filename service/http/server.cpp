@@ -2,6 +2,7 @@
 #include "service/http/server.h"
 
 #include "service/http/api.h"
+#include "service/http/client_address.h"
 #include "service/http/static_files.h"
 #include "service/http/wire.h"
 
@@ -60,7 +61,9 @@ bool startsWith(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }
 
-template <class Fields> HttpRequest toRequest(const bhttp::request_header<Fields>& h, const std::string& client) {
+template <class Fields>
+HttpRequest toRequest(const bhttp::request_header<Fields>& h, const std::string& client,
+                      const std::vector<std::string>& trustedProxies) {
     HttpRequest r;
     r.method = std::string(h.method_string());
     const std::string_view target = h.target();
@@ -70,7 +73,11 @@ template <class Fields> HttpRequest toRequest(const bhttp::request_header<Fields
         r.query = std::string(target.substr(q + 1));
     for (const auto& f : h)
         r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
-    r.clientAddress = client;
+    std::optional<std::string> forwarded;
+    for (const auto& [name, value] : r.headers)
+        if (name == "x-forwarded-for")
+            forwarded = forwarded ? *forwarded + "," + value : value;
+    r.clientAddress = resolveClientAddress(client, forwarded, trustedProxies);
     return r;
 }
 
@@ -463,7 +470,7 @@ struct HttpServer::Impl {
                 } done{inFlight};
                 const auto& h = hp.get();
                 const unsigned version = h.version();
-                const auto req = toRequest(h, client);
+                const auto req = toRequest(h, client, svc->config().trustedProxies);
                 const bool hasBody = hp.chunked() || hp.content_length().value_or(0) > 0;
                 bool keepAlive = h.keep_alive();
                 Sent sent;

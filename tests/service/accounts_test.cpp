@@ -32,7 +32,7 @@ std::string dumpDatabase(const std::string& path) {
 
 TEST(ServiceAccounts, RegisterLoginMeLogout) {
     Env env;
-    auto reg = env.svc().registerAndLogin({"  Ada@Example.COM ", "correct horse battery", " Ada "});
+    auto reg = env.svc().registerAndLogin({"  Ada@Example.COM ", "correct horse battery", " Ada ", ""});
     ASSERT_TRUE(reg.ok()) << reg.error().message;
     EXPECT_EQ(reg->user.email, "ada@example.com");
     EXPECT_EQ(reg->user.name, "Ada");
@@ -56,13 +56,13 @@ TEST(ServiceAccounts, RegisterLoginMeLogout) {
 
 TEST(ServiceAccounts, ValidationAndDuplicates) {
     Env env;
-    EXPECT_EQ(env.svc().registerUser({"not-an-email", "correct horse battery", "A"}).error().id(),
+    EXPECT_EQ(env.svc().registerUser({"not-an-email", "correct horse battery", "A", ""}).error().id(),
               "validation_failed");
-    EXPECT_EQ(env.svc().registerUser({"a@b.co", "short", "A"}).error().id(), "validation_failed");
-    EXPECT_EQ(env.svc().registerUser({"a@b.co", std::string(129, 'x'), "A"}).error().id(), "validation_failed");
-    EXPECT_TRUE(env.svc().registerUser({"a@b.co", std::string(128, 'x'), "A"}).ok());
-    EXPECT_EQ(env.svc().registerUser({"a@b.co", "correct horse battery", ""}).error().id(), "validation_failed");
-    EXPECT_EQ(env.svc().registerUser({"A@B.CO", "correct horse battery", "B"}).error().id(), "email_taken");
+    EXPECT_EQ(env.svc().registerUser({"a@b.co", "short", "A", ""}).error().id(), "validation_failed");
+    EXPECT_EQ(env.svc().registerUser({"a@b.co", std::string(129, 'x'), "A", ""}).error().id(), "validation_failed");
+    EXPECT_TRUE(env.svc().registerUser({"a@b.co", std::string(128, 'x'), "A", ""}).ok());
+    EXPECT_EQ(env.svc().registerUser({"a@b.co", "correct horse battery", "", ""}).error().id(), "validation_failed");
+    EXPECT_EQ(env.svc().registerUser({"A@B.CO", "correct horse battery", "B", ""}).error().id(), "email_taken");
 }
 
 TEST(ServiceAccounts, WrongPasswordAndUnknownEmailLookAlike) {
@@ -77,23 +77,27 @@ TEST(ServiceAccounts, WrongPasswordAndUnknownEmailLookAlike) {
               "invalid_credentials");
 }
 
-TEST(ServiceAccounts, LoginRateLimitedPerEmailAndPerAddress) {
+TEST(ServiceAccounts, LoginRateLimitedPerAccountAndAddressAndPerAddress) {
     Env env;
+    env.config.loginAttemptsPerAddress = 8;
+    env.reopen();
     env.user("a@example.com");
     env.user("b@example.com");
-    const int limit = env.config.loginAttemptsPerWindow; // 5 per 60 s
+    const int limit = env.config.loginAttemptsPerWindow; // 5 per 60 s per (account, address)
     for (int i = 0; i < limit; ++i)
-        EXPECT_EQ(env.svc().login({"a@example.com", "wrong password!", std::string("198.51.100.") + std::to_string(i)})
-                      .error().id(),
+        EXPECT_EQ(env.svc().login({"a@example.com", "wrong password!", "198.51.100.1"}).error().id(),
                   "invalid_credentials");
-    // Per email: even the right password from a fresh address is refused within the window.
-    EXPECT_EQ(env.svc().login({"a@example.com", "correct horse battery", "203.0.113.9"}).error().id(),
+    // That pair now backs off, even with the right password...
+    EXPECT_EQ(env.svc().login({"a@example.com", "correct horse battery", "198.51.100.1"}).error().id(),
               "rate_limited");
-    env.clock->advance(env.config.loginWindowSeconds);
+    // ...but the owner from another address is not locked out (issue 9, finding 4).
     EXPECT_TRUE(env.svc().login({"a@example.com", "correct horse battery", "203.0.113.9"}).ok());
+    // After the backoff (1 s for the first failure over the limit) the pair may try again.
+    env.clock->advance(2);
+    EXPECT_TRUE(env.svc().login({"a@example.com", "correct horse battery", "198.51.100.1"}).ok());
 
-    // Per address: failures against different emails from one address.
-    for (int i = 0; i < limit; ++i)
+    // Per address: failures against many accounts from one address stop at its own limit.
+    for (int i = 0; i < env.config.loginAttemptsPerAddress; ++i)
         (void)env.svc().login({std::string("x") + std::to_string(i) + "@example.com", "wrong password!", "192.0.2.77"});
     EXPECT_EQ(env.svc().login({"b@example.com", "correct horse battery", "192.0.2.77"}).error().id(),
               "rate_limited");
@@ -127,7 +131,7 @@ TEST(ServiceAccounts, SessionsExpireIdleAndAbsolute) {
 TEST(ServiceAccounts, PasswordAndTokenNeverStoredInClear) {
     Env env;
     const std::string password = "a very distinctive passphrase 42";
-    auto s = env.svc().registerAndLogin({"c@example.com", password, "C"});
+    auto s = env.svc().registerAndLogin({"c@example.com", password, "C", ""});
     ASSERT_TRUE(s.ok());
     const std::string all = dumpDatabase(env.dir.file("quacktracks.db"));
     EXPECT_EQ(all.find(password), std::string::npos);

@@ -487,7 +487,7 @@ TEST(ServicePrivacy, DeleteAccountRemovesFilesAndPersonalDataKeepsAnonymousMetad
     EXPECT_TRUE(env.hasEvent(unusedUpload, "user_deleted"));
     EXPECT_FALSE(w.runOnce());
     // The email can be registered again.
-    EXPECT_TRUE(env.svc().registerUser({"alice@example.com", "correct horse battery", "A"}).ok());
+    EXPECT_TRUE(env.svc().registerUser({"alice@example.com", "correct horse battery", "A", ""}).ok());
 }
 
 } // namespace

@@ -153,7 +153,7 @@ TEST(ServicePorts, ABusyDatabaseIsNeverMistakenForAMissingRowOrAWrongPassword) {
     MasteringService svc(env.config, ServicePorts{db, env.s.blobs, env.clock, hasher, {}, {}, {}});
     // Sign-in: 503 unavailable, not 401 invalid_credentials; registration: not "email free".
     EXPECT_EQ(svc.login({"a@example.com", "correct horse battery", "127.0.0.1"}).error().id(), "unavailable");
-    EXPECT_EQ(svc.registerUser({"a@example.com", "correct horse battery", "A"}).error().id(), "unavailable");
+    EXPECT_EQ(svc.registerUser({"a@example.com", "correct horse battery", "A", ""}).error().id(), "unavailable");
     // A session lookup that fails is not "signed out".
     EXPECT_EQ(svc.authenticate(std::string(43, 'a')).error().id(), "unavailable");
     EXPECT_EQ(svc.getJob(Caller{"usr_x", "h"}, "job_x").error().id(), "unavailable");
@@ -245,6 +245,78 @@ TEST(ServicePorts, DataIsOwnerOnlyWhateverTheUmask) {
             EXPECT_EQ(modeOf(f), 0600u) << f;
     }
     ::umask(old);
+}
+
+} // namespace
+} // namespace quack::service
+
+// Sign-in limits (issue 9, findings 4 and 6) and the client address behind proxies.
+#include "service/http/client_address.h"
+
+namespace quack::service {
+namespace {
+
+TEST(ServiceLimits, AGuesserElsewhereDoesNotLockTheOwnerOut) {
+    Env env;
+    env.user("victim@example.com");
+    for (int i = 0; i < 12; ++i)
+        (void)env.svc().login({"victim@example.com", "wrong password " + std::to_string(i), "203.0.113.9"});
+    // The guesser is slowed (backoff), the owner at home signs in at once.
+    EXPECT_EQ(env.svc().login({"victim@example.com", "yet another guess!", "203.0.113.9"}).error().id(),
+              "rate_limited");
+    EXPECT_TRUE(env.svc().login({"victim@example.com", "correct horse battery", "198.51.100.7"}).ok());
+    // The guesser's backoff ends: after the window the pair may try again.
+    env.clock->advance(env.config.loginWindowSeconds + 1);
+    EXPECT_EQ(env.svc().login({"victim@example.com", "one more guess!!", "203.0.113.9"}).error().id(),
+              "invalid_credentials");
+}
+
+TEST(ServiceLimits, ParallelWrongSignInsCannotPassTheLimit) {
+    Env env;
+    env.user("alice@example.com");
+    std::atomic<int> wrong{0}, limited{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 20; ++i)
+        threads.emplace_back([&] {
+            auto r = env.svc().login({"alice@example.com", "not the password", "192.0.2.1"});
+            if (!r && r.error().id() == "invalid_credentials")
+                ++wrong;
+            else if (!r && r.error().id() == "rate_limited")
+                ++limited;
+        });
+    for (auto& t : threads)
+        t.join();
+    // Exactly the limit gets through to the password check (reserved under one lock).
+    EXPECT_EQ(wrong.load(), env.config.loginAttemptsPerWindow);
+    EXPECT_EQ(limited.load(), 20 - env.config.loginAttemptsPerWindow);
+}
+
+TEST(ServiceLimits, RegistrationIsLimitedPerAddress) {
+    Env env;
+    env.config.registrationsPerHour = 3;
+    env.reopen();
+    for (const char* email : {"u0@example.com", "u1@example.com", "u2@example.com"})
+        EXPECT_TRUE(env.svc().registerUser({email, "correct horse battery", "U", "192.0.2.50"}).ok());
+    EXPECT_EQ(env.svc().registerUser({"u9@example.com", "correct horse battery", "U", "192.0.2.50"}).error().id(),
+              "rate_limited");
+    EXPECT_TRUE(env.svc().registerUser({"u9@example.com", "correct horse battery", "U", "192.0.2.51"}).ok());
+}
+
+TEST(ClientAddress, ForwardedForOnlyFromTrustedProxies) {
+    using http::resolveClientAddress;
+    const std::vector<std::string> trusted = {"10.0.0.0/8", "fd00::/8", "127.0.0.1"};
+    // From a proxy of ours: the right-most hop that is not ours.
+    EXPECT_EQ(resolveClientAddress("10.1.2.3", "198.51.100.7", trusted), "198.51.100.7");
+    EXPECT_EQ(resolveClientAddress("10.1.2.3", "1.2.3.4, 198.51.100.7, 10.9.9.9", trusted), "198.51.100.7");
+    EXPECT_EQ(resolveClientAddress("fd00::1", "2001:db8::5", trusted), "2001:db8::5");
+    EXPECT_EQ(resolveClientAddress("::ffff:127.0.0.1", "203.0.113.1", trusted), "203.0.113.1");
+    // From anyone else the header is ignored (a client cannot pick its own address).
+    EXPECT_EQ(resolveClientAddress("203.0.113.9", "10.0.0.1", trusted), "203.0.113.9");
+    EXPECT_EQ(resolveClientAddress("10.1.2.3", "198.51.100.7", {}), "10.1.2.3");
+    // Garbage in the chain: the socket address.
+    EXPECT_EQ(resolveClientAddress("10.1.2.3", "not-an-ip", trusted), "10.1.2.3");
+    EXPECT_FALSE(http::inAnyNetwork("11.0.0.1", {"10.0.0.0/8"}));
+    EXPECT_FALSE(http::inAnyNetwork("10.0.0.1", {"10.0.0.0/99"}));
 }
 
 } // namespace

@@ -234,7 +234,7 @@ struct Env {
 
     /// Registers and signs in; returns the caller.
     Caller user(const std::string& email, const std::string& password = "correct horse battery") {
-        auto session = svc().registerAndLogin({email, password, "Test User"});
+        auto session = svc().registerAndLogin({email, password, "Test User", ""});
         EXPECT_TRUE(session.ok()) << (session.ok() ? "" : session.error().message);
         if (!session)
             return {};
