@@ -420,6 +420,7 @@ struct FeedState {
             PGconn* pg = PQconnectdbParams(keys.data(), vals.data(), 1);
             bool ok = pg && PQstatus(pg) == CONNECTION_OK;
             if (ok) {
+                PQsetNoticeProcessor(pg, [](void*, const char*) {}, nullptr); // library code never prints
                 PgResult r(PQexec(pg, (std::string("LISTEN ") + kChannel).c_str()));
                 ok = r && PQresultStatus(r.get()) == PGRES_COMMAND_OK;
             }
@@ -510,7 +511,8 @@ struct PostgresDatabase::Impl {
             return apiError(ApiErrorCode::Unavailable,
                             "cannot connect to PostgreSQL at " + endpoint.hostPort + ": " +
                                 scrub(firstLine(PQerrorMessage(c->pg))));
-        // Times are plain integers, so the session time zone never matters; quiet notices.
+        // Library code never prints: libpq's notices (and the server's FATAL on a terminated
+        // session) would go to stderr. Failures reach the caller as results instead.
         PQsetNoticeProcessor(c->pg, [](void*, const char*) {}, nullptr);
         return c;
     }

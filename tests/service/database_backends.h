@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -116,6 +117,20 @@ struct DatabaseUnderTest {
         if (cleanup)
             cleanup();
     }
+};
+
+/// A temp dir for per-process output files, removed at scope exit.
+struct TempDirForOutputs {
+    std::string path;
+    TempDirForOutputs() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "quack-db-XXXXXX").string();
+        path = ::mkdtemp(tmpl.data());
+    }
+    ~TempDirForOutputs() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    std::string file(int i) const { return path + "/" + std::to_string(i); }
 };
 
 struct Backend {
