@@ -589,7 +589,9 @@ struct PostgresDatabase::Impl {
     ApiResult<PgResult> exec(Conn& c, const std::string& sql, const Params& params, const char* what) {
         auto it = c.prepared.find(sql);
         if (it == c.prepared.end()) {
-            std::string name = "q" + std::to_string(c.prepared.size());
+            // (not "q" + to_string(): GCC 12 at -O3 warns a false -Wrestrict on that, PR 105329)
+            std::string name = "q";
+            name += std::to_string(c.prepared.size());
             PgResult prep(PQprepare(c.pg, name.c_str(), sql.c_str(), 0, nullptr));
             if (!prep || PQresultStatus(prep.get()) != PGRES_COMMAND_OK)
                 return classify(c, prep.get(), what);

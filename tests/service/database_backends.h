@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <unistd.h>
 
@@ -168,6 +169,9 @@ inline Backend postgresBackend() {
                        return d;
                    }};
 }
+
+/// gtest prints the parameter in test lists (ctest names): the backend's name, not its bytes.
+inline void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 inline std::string backendName(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
