@@ -175,9 +175,14 @@ using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 class Params {
   public:
     Params& add(std::string v) {
+        // PostgreSQL text cannot hold NUL, and libpq's text parameters end at the first one:
+        // refuse rather than store a silently shortened string.
+        if (v.find('\0') != std::string::npos)
+            hasNul_ = true;
         values_.emplace_back(std::move(v));
         return *this;
     }
+    bool hasNul() const { return hasNul_; }
     Params& add(const char* v) { return add(std::string(v)); }
     Params& add(std::int64_t v) { return add(std::to_string(v)); }
     Params& add(int v) { return add(std::to_string(v)); }
@@ -205,6 +210,7 @@ class Params {
 
   private:
     std::vector<std::optional<std::string>> values_;
+    bool hasNul_ = false;
 };
 
 /// Appends every job column (kJobColumns order) as parameters $first.. $first+28.
@@ -587,6 +593,8 @@ struct PostgresDatabase::Impl {
 
     /// Runs one statement (prepared once per connection) on c; the result on success.
     ApiResult<PgResult> exec(Conn& c, const std::string& sql, const Params& params, const char* what) {
+        if (params.hasNul())
+            return apiError(ApiErrorCode::ValidationFailed, "text with a NUL character cannot be stored");
         auto it = c.prepared.find(sql);
         if (it == c.prepared.end()) {
             // (not "q" + to_string(): GCC 12 at -O3 warns a false -Wrestrict on that, PR 105329)

@@ -160,6 +160,14 @@ TEST_F(PostgresAdapter, DuplicateIdIsInternalNotEmailTaken) {
     EXPECT_EQ(messageOf(dup).find("b@example.com"), std::string::npos) << messageOf(dup);
 }
 
+TEST_F(PostgresAdapter, TextWithNulIsRefusedNotTruncated) {
+    // libpq's text parameters end at a NUL: storing "Ada\0x" would keep "Ada" silently.
+    auto r = pg->insertUser(User{"usr_1", "a@example.com", std::string("Ada\0x", 5), "h", kNow});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(codeOf(r), ApiErrorCode::ValidationFailed);
+    EXPECT_FALSE(pg->userById("usr_1").value().has_value());
+}
+
 TEST_F(PostgresAdapter, LostConnectionsAreUnavailableThenReplaced) {
     ASSERT_TRUE(pg->insertUser(User{"usr_1", "a@example.com", "A", "h", kNow}).ok());
     // The server ends every session of this database (as a failover or restart would).
