@@ -1099,7 +1099,9 @@ ApiResult<std::vector<std::string>> PostgresDatabase::liveBlobKeys(const std::ve
     if (keys.empty())
         return std::vector<std::string>{};
     // The four kinds of row that still need an object (see the port), checked per key; the
-    // answer keeps the order of the question.
+    // answer keeps the order of the question. A processing job keeps the masters of all its
+    // attempts (as SQLite does): a fenced-out worker of an earlier attempt may still be writing
+    // one, and removes its own.
     auto r = impl_->run(
         "SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS given(k, ord) WHERE "
         "EXISTS (SELECT 1 FROM uploads u WHERE u.blob_key = k AND u.state = 'pending') "
@@ -1108,7 +1110,7 @@ ApiResult<std::vector<std::string>> PostgresDatabase::liveBlobKeys(const std::ve
         "OR EXISTS (SELECT 1 FROM jobs j WHERE j.output_blob_key = k AND j.status = 'done' "
         "AND j.deleted_at IS NULL) "
         "OR EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'processing' "
-        "AND starts_with(k, 'masters/' || j.id || '-' || j.attempt::text || '.')) "
+        "AND starts_with(k, 'masters/' || j.id || '-')) "
         "ORDER BY ord",
         Params{}.add(textArray(keys)), "checking stored objects");
     if (!r)
