@@ -3,6 +3,7 @@
 // created per test in the cluster tests/env/pg.sh started) and SQLite (a file in a temp dir).
 // A backend also gives a "spec" that a forked child process can open on its own.
 #include "service/adapters/postgres_database.h"
+#include "service/adapters/sqlite_database.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -165,6 +166,28 @@ inline Backend postgresBackend() {
                        d->cleanup = [name] { pgAdminExec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); };
                        d->spec = pgConninfoFor(name);
                        d->open = openPostgresOrFail;
+                       d->db = d->open(d->spec);
+                       return d;
+                   }};
+}
+
+inline std::shared_ptr<Database> openSqliteOrFail(const std::string& path) {
+    auto r = SqliteDatabase::open(path);
+    if (!r) {
+        ADD_FAILURE() << "SqliteDatabase::open: " << r.error().message;
+        return nullptr;
+    }
+    return *r;
+}
+
+/// A fresh SQLite file in its own temp dir, removed afterwards.
+inline Backend sqliteBackend() {
+    return Backend{"Sqlite", false, [] {
+                       auto d = std::make_unique<DatabaseUnderTest>();
+                       auto dir = std::make_shared<TempDirForOutputs>();
+                       d->cleanup = [dir]() mutable { dir.reset(); };
+                       d->spec = dir->path + "/quack.db";
+                       d->open = openSqliteOrFail;
                        d->db = d->open(d->spec);
                        return d;
                    }};

@@ -561,7 +561,7 @@ TEST_P(DatabaseContract, DeletingAUserAnonymisesTheirJobs) {
     EXPECT_TRUE(db->insertUser(user("usr_new", "a@example.com")).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Adapters, DatabaseContract, ::testing::Values(test::postgresBackend()),
+INSTANTIATE_TEST_SUITE_P(Adapters, DatabaseContract, ::testing::Values(test::sqliteBackend(), test::postgresBackend()),
                          test::backendName);
 
 } // namespace

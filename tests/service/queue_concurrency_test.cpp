@@ -145,7 +145,7 @@ TEST_P(QueueConcurrency, EightProcessesLeaseEveryJobExactlyOnce) {
               << " worker processes leased jobs\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Adapters, QueueConcurrency, ::testing::Values(test::postgresBackend()),
+INSTANTIATE_TEST_SUITE_P(Adapters, QueueConcurrency, ::testing::Values(test::sqliteBackend(), test::postgresBackend()),
                          test::backendName);
 
 } // namespace
