@@ -16,6 +16,9 @@ PACKAGES=(
   libcli11-dev
   # service: HTTP (Boost.Beast 1.81), SQLite, libsodium (Argon2id, HMAC, random)
   libboost1.81-dev libsqlite3-dev libsodium-dev
+  # service on PostgreSQL: libpq for the adapter, the server for the tests' throwaway cluster
+  # (tests/env/pg.sh) and the scaled-out setup
+  libpq-dev postgresql-15
   # browser tests drive Debian's Chromium (no prebuilt browser downloads)
   chromium
   # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,

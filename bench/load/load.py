@@ -6,6 +6,11 @@ API latency percentiles. Measures; never gates.
 
 usage: bench/load/load.py [--users 50] [--wav /tmp/three.wav] [--workers 2]
                           [--cli build/release/bin/quacktracks]
+                          [--database sqlite|postgres] [--database-url postgresql://...]
+
+--database postgres runs the server on PostgreSQL (QUACK_DATABASE_URL): on --database-url, or on
+a throwaway cluster started (and removed) with tests/env/pg.sh. Afterwards the jobs table there
+is counted, so a server that ignored the URL and ran on SQLite is reported as an error.
 """
 import argparse
 import http.client
@@ -54,6 +59,8 @@ def main():
     ap.add_argument("--wav", default="/tmp/three.wav")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cli", default="build/release/bin/quacktracks")
+    ap.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--database-url", default="")
     args = ap.parse_args()
 
     if not os.path.exists(args.wav):
@@ -61,6 +68,15 @@ def main():
     wav = open(args.wav, "rb").read()
     data_dir = tempfile.mkdtemp(prefix="quack-load-")
     env = dict(os.environ)
+    pg_state = None
+    database_url = args.database_url
+    if args.database == "postgres":
+        if not database_url:
+            pg_state = tempfile.mkdtemp(prefix="quack-load-pg-")
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "env", "pg.sh")
+            database_url = subprocess.run(["bash", script, "start", pg_state], check=True,
+                                          capture_output=True, text=True).stdout.strip()
+        env["QUACK_DATABASE_URL"] = database_url
     server = subprocess.Popen(
         [args.cli, "serve", "--port", "0", "--data-dir", data_dir, "--workers", str(args.workers),
          "--web-root", os.path.join(data_dir, "none")],
@@ -134,10 +150,22 @@ def main():
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)
     shutil.rmtree(data_dir, ignore_errors=True)
+    pg_jobs = None
+    if args.database == "postgres":
+        out = subprocess.run(["psql", database_url, "-Atc", "SELECT count(*) FROM jobs"],
+                             capture_output=True, text=True)
+        pg_jobs = int(out.stdout.strip()) if out.returncode == 0 else None
+        if pg_jobs is None or pg_jobs < args.users:
+            errors.append(f"the server did not run on PostgreSQL (jobs there: {pg_jobs})")
+        if pg_state:
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "env", "pg.sh")
+            subprocess.run(["bash", script, "stop", pg_state], check=False)
+            shutil.rmtree(pg_state, ignore_errors=True)
 
     failed = [j for j, (s, _) in done.items() if s != "done"]
     audio_s = 180.0 * args.users
     print(json.dumps({
+        "database": args.database, "postgres_jobs_rows": pg_jobs,
         "users": args.users, "workers": args.workers, "input_bytes_each": len(wav),
         "all_submitted_s": round(submitted_at or 0.0, 1),
         "all_done_s": round(total, 1),

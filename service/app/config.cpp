@@ -111,6 +111,7 @@ const std::vector<Field>& fields() {
         QUACK_STR("bind_address", bindAddress),
         QUACK_INT("port", port),
         QUACK_STR("data_dir", dataDir),
+        QUACK_STR("database_url", databaseUrl),
         QUACK_STR("public_base_url", publicBaseUrl),
         Field{"allowed_origins", [](ServiceConfig& c, const Json& v) { return setList(c.allowedOrigins, v, "allowed_origins"); }},
         QUACK_STR("web_root", webRoot),
@@ -155,6 +156,9 @@ ApiStatus validate(const ServiceConfig& c) {
         return {invalid("port", "must be 0..65535")};
     if (c.dataDir.empty())
         return {invalid("data_dir", "must not be empty")};
+    if (!c.databaseUrl.empty() && c.databaseUrl.rfind("postgresql://", 0) != 0 &&
+        c.databaseUrl.rfind("postgres://", 0) != 0) // the value is not echoed: it has a password
+        return {invalid("database_url", "must be a postgresql:// URL (or empty for SQLite)")};
     if (c.workers < 0 || c.workers > 64)
         return {invalid("workers", "must be 0..64")};
     if (c.maxUploadBytes < 1024)

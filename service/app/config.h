@@ -23,6 +23,9 @@ struct ServiceConfig {
     std::string bindAddress = "127.0.0.1";
     int port = 8080;
     std::string dataDir = "./data";           ///< SQLite file, blobs/, scratch/, secret key
+    /// PostgreSQL connection URL (postgresql://user:password@host:port/db); empty = the SQLite
+    /// file in dataDir. Never logged: it holds a password.
+    std::string databaseUrl;
     std::string publicBaseUrl;                ///< e.g. https://quack.example; empty: from Host
     std::vector<std::string> allowedOrigins;  ///< CSRF allow-list; empty: same origin as Host
     std::string webRoot;                      ///< built web assets; empty: <exe>/../share/web or web/dist

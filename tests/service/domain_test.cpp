@@ -128,6 +128,27 @@ TEST(ServiceConfig, RejectsUnknownKeysAndBadValues) {
     EXPECT_NE(e.error().message.find("lease_seconds"), std::string::npos);
 }
 
+TEST(ServiceConfig, DatabaseUrlFromFileOrEnvironment) {
+    EXPECT_TRUE(ServiceConfig{}.databaseUrl.empty()); // SQLite by default
+    test::TempDir dir;
+    const auto path = dir.file("c.json");
+    std::ofstream(path) << R"({"database_url": "postgresql://q:pw@db.internal:5432/quack"})";
+    auto f = loadConfig(path);
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    EXPECT_EQ(f->databaseUrl, "postgresql://q:pw@db.internal:5432/quack");
+    ::setenv("QUACK_DATABASE_URL", "postgres://q:other@10.0.0.2/quack", 1);
+    auto e = loadConfig(path);
+    ASSERT_TRUE(e.ok()) << e.error().message;
+    EXPECT_EQ(e->databaseUrl, "postgres://q:other@10.0.0.2/quack");
+    // not a PostgreSQL URL: refused, naming the key but not echoing the value (a password)
+    ::setenv("QUACK_DATABASE_URL", "mysql://q:s3cret@host/db", 1);
+    auto bad = loadConfig("");
+    ::unsetenv("QUACK_DATABASE_URL");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("database_url"), std::string::npos);
+    EXPECT_EQ(bad.error().message.find("s3cret"), std::string::npos);
+}
+
 TEST(ServiceSettings, PresetsCustomAndErrors) {
     auto p = parseJobSettings(nlohmann::json{{"preset", "podcast"}});
     ASSERT_TRUE(p.ok());
