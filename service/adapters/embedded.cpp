@@ -4,7 +4,7 @@
 
 namespace quack::service {
 
-ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config) {
+ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config, bool withDatabase) {
     namespace fs = std::filesystem;
     const fs::path dir(config.dataDir);
     for (const fs::path& d : {dir, dir / "blobs", dir / "scratch"}) {
@@ -18,14 +18,16 @@ ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config) {
         if (ec)
             return apiError(ApiErrorCode::Internal, "cannot restrict the data directory " + d.string());
     }
-    auto db = SqliteDatabase::open((dir / "quacktracks.db").string());
-    if (!db)
-        return db.error();
+    EmbeddedAdapters a;
+    if (withDatabase) {
+        auto db = SqliteDatabase::open((dir / "quacktracks.db").string());
+        if (!db)
+            return db.error();
+        a.db = db.value();
+    }
     auto secret = LocalBlobStore::loadOrCreateSecret((dir / "secret.key").string());
     if (!secret)
         return secret.error();
-    EmbeddedAdapters a;
-    a.db = db.value();
     a.blobs = std::make_shared<LocalBlobStore>((dir / "blobs").string(), std::move(secret).value());
     return a;
 }

@@ -18,6 +18,8 @@ struct EmbeddedAdapters {
 
 /// Creates dataDir (and blobs/, scratch/) if missing, opens/migrates the database, loads or
 /// creates the signing secret. Errors: Internal naming the path that failed (no secrets).
-ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config);
+/// withDatabase false: only the directories and the local store (the database is elsewhere;
+/// db stays null).
+ApiResult<EmbeddedAdapters> openEmbeddedAdapters(const ServiceConfig& config, bool withDatabase = true);
 
 } // namespace quack::service
