@@ -16,6 +16,8 @@ PACKAGES=(
   libcli11-dev
   # service: HTTP (Boost.Beast 1.81), SQLite, libsodium (Argon2id, HMAC, random)
   libboost1.81-dev libsqlite3-dev libsodium-dev
+  # service: S3-compatible object storage over libcurl (OpenSSL for Content-MD5)
+  libcurl4-openssl-dev libssl-dev
   # browser tests drive Debian's Chromium (no prebuilt browser downloads)
   chromium
   # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,
