@@ -646,11 +646,8 @@ ApiStatus S3BlobStore::fetchToFile(const std::string& key, const std::string& lo
     c.key = key;
     c.sinkFd = fd;
     c.streaming = true;
-    auto r = Impl::perform(*this, c, [fd] {
-        if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
-            // the next try's writes fail and report the I/O error
-        }
-    });
+    // A retry starts the file over; if that fails, the next try's writes fail and say so.
+    auto r = Impl::perform(*this, c, [fd] { (void)!(::ftruncate(fd, 0) == 0 && ::lseek(fd, 0, SEEK_SET) == 0); });
     const bool closed = ::close(fd) == 0;
     if (!r || !closed) {
         ::unlink(localPath.c_str());

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -117,8 +118,10 @@ class FaultServer {
         for (const auto& [k, v] : s.headers)
             out += k + ": " + v + "\r\n";
         const bool head = req.requestLine.rfind("HEAD ", 0) == 0;
-        if (!head || s.headers.empty())
-            out += "Content-Length: " + std::to_string(s.body.size()) + "\r\n";
+        const bool sized = std::any_of(s.headers.begin(), s.headers.end(),
+                                       [](const auto& h) { return h.first == "Content-Length"; });
+        if (!sized)
+            out += "Content-Length: " + std::to_string(head ? 0 : s.body.size()) + "\r\n";
         out += "\r\n";
         if (!head)
             out += s.body;
@@ -166,6 +169,18 @@ TEST(S3BlobStore, RetriesA503ThenSucceeds) {
     ASSERT_TRUE(st->has_value());
     EXPECT_EQ((*st)->size, 42);
     EXPECT_EQ(server.received().size(), 3u);
+}
+
+TEST(S3BlobStore, ATruncatedDownloadIsRetriedFromTheStart) {
+    // The first answer promises 100 bytes and the connection drops after 10.
+    FaultServer server({{200, "0123456789", {{"Content-Length", "100"}}},
+                        {200, std::string(100, 'k'), {}}});
+    auto store = storeAt(faultConfig(server.endpoint()));
+    TempDir dir;
+    const std::string local = dir.file("copy");
+    ASSERT_TRUE(store->fetchToFile("uploads/a", local).ok());
+    EXPECT_EQ(readFile(local), std::string(100, 'k')) << "the retry must not append to the partial copy";
+    EXPECT_EQ(server.received().size(), 2u);
 }
 
 TEST(S3BlobStore, GivesUpAfterMaxAttemptsAsUnavailable) {
