@@ -432,6 +432,25 @@ TEST_F(S3rverTest, VirtualHostStyle) {
     ASSERT_TRUE(store->remove("vhost/a.wav").ok());
 }
 
+TEST_F(S3rverTest, MegabyteBodiesGoThroughExpectContinue) {
+    // Above 1 MiB libcurl sends "Expect: 100-continue" (as it will for 64 MiB parts on R2).
+    std::string body(3 << 20, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<char>((i * 2654435761u) >> 24);
+    TempDir dir;
+    writeFile(dir.file("big"), body);
+    for (const std::int64_t part : {std::int64_t{8} << 20, std::int64_t{1} << 20}) { // single PUT, 3 parts
+        S3Config c = config();
+        c.partSizeBytes = part;
+        auto store = storeAt(c);
+        const std::string key = "big/" + std::to_string(part);
+        ASSERT_TRUE(store->putFromFile(key, dir.file("big"), "audio/wav").ok()) << part;
+        ASSERT_TRUE(store->fetchToFile(key, dir.file("back")).ok());
+        EXPECT_EQ(readFile(dir.file("back")), body) << part;
+        ASSERT_TRUE(store->remove(key).ok());
+    }
+}
+
 TEST_F(S3rverTest, CorsLetsTheWebAppOriginPutAndGet) {
     auto store = storeAt(config());
     ASSERT_TRUE(store->applyCors({"https://app.example"}).ok());
