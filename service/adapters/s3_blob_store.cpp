@@ -804,6 +804,32 @@ ApiStatus S3BlobStore::applyCors(const std::vector<std::string>& allowedOrigins,
     return toStatus(Impl::perform(*this, c));
 }
 
+std::string S3BlobStore::lifecycleBackstopXml(const RetentionPolicy& retention) {
+    // Whole days, rounded up, plus one day of margin: never earlier than the service deletes.
+    auto days = [](std::int64_t seconds) { return std::to_string((seconds + 86399) / 86400 + 1); };
+    auto expire = [](const std::string& id, const std::string& prefix, const std::string& d) {
+        return "<Rule><ID>" + id + "</ID><Status>Enabled</Status><Filter><Prefix>" + prefix +
+               "</Prefix></Filter><Expiration><Days>" + d + "</Days></Expiration></Rule>";
+    };
+    return "<LifecycleConfiguration>" + expire("quack-uploads-backstop", "uploads/", days(retention.unusedUploadSeconds)) +
+           expire("quack-masters-backstop", "masters/", days(retention.masterSeconds)) +
+           "<Rule><ID>quack-abort-multipart</ID><Status>Enabled</Status><Filter><Prefix></Prefix></Filter>"
+           "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+           "</AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>";
+}
+
+ApiStatus S3BlobStore::applyLifecycleBackstop(const RetentionPolicy& retention) {
+    const std::string xml = lifecycleBackstopXml(retention);
+    Impl::Call c;
+    c.method = "PUT";
+    c.query = {{"lifecycle", ""}};
+    c.headers = {{"Content-Type", "application/xml"}, {"Content-MD5", contentMd5(xml)}};
+    c.body.text = xml;
+    c.hasBody = true;
+    c.payloadHash = sigv4::sha256Hex(xml);
+    return toStatus(Impl::perform(*this, c));
+}
+
 ApiStatus S3BlobStore::checkBucket() {
     Impl::Call c;
     c.method = "HEAD";

@@ -76,6 +76,13 @@ class S3BlobStore final : public BlobStore {
     /// Replaces the bucket's CORS configuration (PUT ?cors) with one rule: the given origins
     /// may PUT (with Content-Type), GET and HEAD, preflights cached maxAgeSeconds.
     ApiStatus applyCors(const std::vector<std::string>& allowedOrigins, int maxAgeSeconds = 3600);
+    /// Sets the bucket's lifecycle rules (PUT ?lifecycle) to the backstop of
+    /// docs/decisions/0007-s3-storage.md: uploads/ and masters/ expire one day after their
+    /// retention period rounded up to days, incomplete multipart uploads after one day. Only a
+    /// backstop: the sweeper deletes on schedule. Replaces any existing rules.
+    ApiStatus applyLifecycleBackstop(const RetentionPolicy& retention);
+    /// The lifecycle document applyLifecycleBackstop sends.
+    static std::string lifecycleBackstopXml(const RetentionPolicy& retention);
     /// A signed HEAD of the bucket, for start-up: Internal if it does not exist or the
     /// credentials are refused, Unavailable if unreachable.
     ApiStatus checkBucket();

@@ -299,6 +299,24 @@ TEST(S3BlobStore, AnErrorInsideA200CompleteIsAFailure) {
     EXPECT_EQ(server.received().back().requestLine, "DELETE /quack-test/masters/big?uploadId=u HTTP/1.1");
 }
 
+TEST(S3BlobStore, LifecycleBackstopFollowsTheRetentionPolicy) {
+    // s3rver does not implement lifecycle rules, so the request is checked as sent.
+    FaultServer server({{200, "", {}}});
+    auto store = storeAt(faultConfig(server.endpoint()));
+    RetentionPolicy retention; // 24 h unused upload, 7 days master
+    ASSERT_TRUE(store->applyLifecycleBackstop(retention).ok());
+    const auto got = server.received();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].requestLine, "PUT /quack-test?lifecycle= HTTP/1.1");
+    EXPECT_NE(got[0].headers.find("Content-MD5: "), std::string::npos) << "S3 requires it on PUT ?lifecycle";
+    EXPECT_NE(got[0].body.find("<Prefix>uploads/</Prefix></Filter><Expiration><Days>2</Days>"), std::string::npos);
+    EXPECT_NE(got[0].body.find("<Prefix>masters/</Prefix></Filter><Expiration><Days>8</Days>"), std::string::npos);
+    EXPECT_NE(got[0].body.find("<DaysAfterInitiation>1</DaysAfterInitiation>"), std::string::npos);
+    retention.masterSeconds = 7 * 86400 + 1; // a second over 7 days rounds up to 8, plus 1
+    EXPECT_NE(S3BlobStore::lifecycleBackstopXml(retention).find("<Prefix>masters/</Prefix></Filter><Expiration><Days>9<"),
+              std::string::npos);
+}
+
 TEST(S3BlobStore, ConfigurationIsChecked) {
     S3Config c = faultConfig("http://127.0.0.1:9");
     EXPECT_TRUE(S3BlobStore::create(c).ok());
