@@ -6,7 +6,7 @@ RELEASE := build/release
 DEBUG := build/debug
 CORPUS ?= /tmp/quack-corpus
 
-.PHONY: deps web build build-debug run test test-release test-sanitize corpus bench clean format
+.PHONY: deps web test-env build build-debug run test test-release test-sanitize corpus bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -18,6 +18,13 @@ web: deps web/node_modules/.package-lock.json
 
 web/node_modules/.package-lock.json: web/package-lock.json
 	cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+# Real components the service tests run against (tests/env: s3rver, aws4), by npm ci.
+test-env: tests/env/node_modules/.package-lock.json
+
+tests/env/node_modules/.package-lock.json: tests/env/package-lock.json
+	cd tests/env && npm ci --no-audit --no-fund
 	@touch $@
 
 build: deps web
@@ -35,7 +42,7 @@ run: build
 corpus:
 	@bash scripts/corpus.sh $(CORPUS)
 
-test: build build-debug corpus
+test: build build-debug corpus test-env
 	@$(MAKE) --no-print-directory test-release test-sanitize
 
 test-release:

@@ -19,6 +19,8 @@ PACKAGES=(
   # service on PostgreSQL: libpq for the adapter, the server for the tests' throwaway cluster
   # (tests/env/pg.sh) and the scaled-out setup
   libpq-dev postgresql-15
+  # service: S3-compatible object storage over libcurl (OpenSSL for Content-MD5)
+  libcurl4-openssl-dev libssl-dev
   # browser tests drive Debian's Chromium (no prebuilt browser downloads)
   chromium
   # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,

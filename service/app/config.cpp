@@ -136,6 +136,13 @@ const std::vector<Field>& fields() {
         QUACK_I64("upload_url_seconds", retention.uploadUrlSeconds),
         QUACK_I64("download_url_seconds", retention.downloadUrlSeconds),
         QUACK_I64("sweep_interval_seconds", retention.sweepIntervalSeconds),
+        QUACK_STR("s3_endpoint", s3Endpoint),
+        QUACK_STR("s3_bucket", s3Bucket),
+        QUACK_STR("s3_region", s3Region),
+        QUACK_STR("s3_access_key_id", s3AccessKeyId),
+        QUACK_STR("s3_secret_access_key", s3SecretAccessKey),
+        Field{"s3_path_style", [](ServiceConfig& c, const Json& v) { return setBool(c.s3PathStyle, v, "s3_path_style"); }},
+        QUACK_I64("s3_part_size_bytes", s3PartSizeBytes),
     };
     return kFields;
 }
@@ -198,6 +205,19 @@ ApiStatus validate(const ServiceConfig& c) {
         return {invalid("download_url_seconds", "must be positive")};
     if (r.sweepIntervalSeconds < 1)
         return {invalid("sweep_interval_seconds", "must be positive")};
+    if (!c.s3Endpoint.empty()) {
+        if (c.s3Endpoint.rfind("https://", 0) != 0 && c.s3Endpoint.rfind("http://", 0) != 0)
+            return {invalid("s3_endpoint", "must start with https:// or http://")};
+        if (c.s3Bucket.empty())
+            return {invalid("s3_bucket", "must be set with s3_endpoint")};
+        if (c.s3AccessKeyId.empty() || c.s3SecretAccessKey.empty())
+            return {invalid("s3_access_key_id/s3_secret_access_key", "must be set with s3_endpoint")};
+        if (c.s3Region.empty())
+            return {invalid("s3_region", "must not be empty (R2: auto)")};
+        // S3 and R2 refuse parts under 5 MiB (all but the last) and allow 10,000 parts.
+        if (c.s3PartSizeBytes < (5LL << 20) || c.s3PartSizeBytes > (5LL << 30))
+            return {invalid("s3_part_size_bytes", "must be 5 MiB..5 GiB")};
+    }
     return {};
 }
 

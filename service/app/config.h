@@ -56,6 +56,15 @@ struct ServiceConfig {
     int maxConcurrentHashes = 2;              ///< hashes running at once (each takes memory + a core)
     int maxQueuedHashes = 32;                 ///< callers waiting for a hash slot; more get 503
     RetentionPolicy retention;
+    /// S3-compatible object storage (Cloudflare R2, AWS S3, MinIO) instead of local disk when
+    /// s3Endpoint is set; then bucket and both keys are required. The secret is never logged.
+    std::string s3Endpoint;                   ///< e.g. https://<account>.r2.cloudflarestorage.com
+    std::string s3Bucket;
+    std::string s3Region = "auto";            ///< R2: auto; AWS: the bucket's region
+    std::string s3AccessKeyId;
+    std::string s3SecretAccessKey;
+    bool s3PathStyle = false;                 ///< endpoint/bucket/key instead of bucket.endpoint/key
+    std::int64_t s3PartSizeBytes = 64LL << 20; ///< multipart part size (S3/R2 minimum 5 MiB)
 };
 
 /// Reads defaults <- file (if path non-empty) <- environment. InvalidArgument-style errors
