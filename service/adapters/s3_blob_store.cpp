@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -785,6 +786,62 @@ ApiResult<std::vector<std::string>> S3BlobStore::list(const std::string& prefix)
             break;
     }
     return keys;
+}
+
+namespace {
+
+/// "2026-12-07T16:35:54.000Z" (S3's Initiated) as Unix seconds; nullopt if malformed.
+std::optional<UnixSeconds> parseIsoUtc(const std::string& text) {
+    std::tm tm{};
+    if (text.size() < 19 || !strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm))
+        return std::nullopt;
+    return static_cast<UnixSeconds>(timegm(&tm));
+}
+
+} // namespace
+
+ApiResult<int> S3BlobStore::sweepIncomplete(UnixSeconds startedBefore) {
+    int aborted = 0;
+    std::string keyMarker, uploadMarker;
+    for (;;) {
+        Impl::Call c;
+        c.method = "GET";
+        c.query = {{"uploads", ""}};
+        if (!keyMarker.empty()) {
+            c.query.emplace_back("key-marker", keyMarker);
+            c.query.emplace_back("upload-id-marker", uploadMarker);
+        }
+        auto r = Impl::perform(*this, c);
+        if (!r) {
+            const auto& e = r.error();
+            // A store that does not implement the listing: nothing we can do here; the bucket's
+            // lifecycle rule (AbortIncompleteMultipartUpload) is the backstop.
+            if (e.code == ApiErrorCode::NotFound || e.message.find("NotImplemented") != std::string::npos ||
+                e.message.find("answered 501") != std::string::npos || e.message.find("answered 400") != std::string::npos)
+                return aborted;
+            return e;
+        }
+        for (const auto& upload : xmlAll(r->body, "Upload")) {
+            const auto key = xmlFirst(upload, "Key");
+            const auto id = xmlFirst(upload, "UploadId");
+            const auto initiated = parseIsoUtc(xmlFirst(upload, "Initiated"));
+            if (key.empty() || id.empty() || !initiated || *initiated >= startedBefore)
+                continue;
+            Impl::Call a;
+            a.method = "DELETE";
+            a.key = key;
+            a.query = {{"uploadId", id}};
+            if (Impl::perform(*this, a))
+                ++aborted;
+        }
+        if (xmlFirst(r->body, "IsTruncated") != "true")
+            break;
+        keyMarker = xmlFirst(r->body, "NextKeyMarker");
+        uploadMarker = xmlFirst(r->body, "NextUploadIdMarker");
+        if (keyMarker.empty())
+            break;
+    }
+    return aborted;
 }
 
 ApiStatus S3BlobStore::applyCors(const std::vector<std::string>& allowedOrigins, int maxAgeSeconds) {

@@ -69,6 +69,10 @@ class S3BlobStore final : public BlobStore {
                           const std::string& contentType) override;
     ApiStatus remove(const std::string& key) override;
     ApiResult<std::vector<std::string>> list(const std::string& prefix) override;
+    /// Aborts multipart uploads initiated before startedBefore (a worker killed mid-upload leaves
+    /// its parts, which cost storage and are invisible to list()). A store without
+    /// ListMultipartUploads (s3rver) answers 0: its lifecycle backstop rule aborts them.
+    ApiResult<int> sweepIncomplete(UnixSeconds startedBefore) override;
 
     /// The origin presigned URLs point at ("https://bucket.acct.r2.cloudflarestorage.com"), for
     /// the Content-Security-Policy's connect-src.

@@ -29,6 +29,8 @@ ApiResult<std::unique_ptr<ServiceHost>> ServiceHost::start(const ServiceConfig& 
     so.webRoot = config.webRoot;
     so.accessLog = options.accessLog;
     so.changeFeed = s.changeFeed;
+    so.connectSrcExtra = s.blobOrigin;
+    so.hsts = config.secureCookies;
     host->server_ = std::make_unique<HttpServer>(so, s.service, s.urlEndpoint);
     if (auto st = host->server_->start(); !st)
         return st.error();

@@ -20,6 +20,8 @@ struct Services {
     /// Job change notifications across processes (PostgreSQL); null: the server polls.
     std::shared_ptr<JobChangeFeed> changeFeed;
     std::shared_ptr<MasteringService> service;
+    /// Origin of presigned URLs when they point elsewhere (the bucket), for the CSP.
+    std::string blobOrigin;
     std::string description; ///< e.g. "sqlite + local disk", for the start-up line (no secrets)
 
     Database& db() const { return *ports.db; }

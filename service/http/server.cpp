@@ -152,6 +152,14 @@ struct HttpServer::Impl {
     template <class Body> void decorate(bhttp::response<Body>& res) const {
         for (const auto& [k, v] : securityHeaders())
             res.set(k, v);
+        // The browser PUTs to and GETs from the bucket directly: its origin joins connect-src.
+        if (!opt.connectSrcExtra.empty()) {
+            const std::string csp(res["Content-Security-Policy"]);
+            res.set("Content-Security-Policy", csp + "; connect-src 'self' " + opt.connectSrcExtra);
+        }
+        // Behind TLS (secure cookies): browsers remember to use HTTPS only (RFC 6797).
+        if (opt.hsts)
+            res.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
     }
 
     awaitable<Sent> write(beast::tcp_stream& stream, const HttpResponse& r, unsigned version,

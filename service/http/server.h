@@ -30,6 +30,10 @@ struct ServerOptions {
     /// With a feed, streams still re-read every sseFeedPoll as a safety net.
     std::shared_ptr<JobChangeFeed> changeFeed;
     std::chrono::milliseconds sseFeedPoll{5000};
+    /// Origins added to the Content-Security-Policy's connect-src (the bucket's, for direct
+    /// uploads and downloads); empty: 'self' only.
+    std::string connectSrcExtra;
+    bool hsts = false; ///< send Strict-Transport-Security (when served behind TLS)
     std::chrono::seconds sseHeartbeat{15};
 };
 
