@@ -6,7 +6,7 @@ RELEASE := build/release
 DEBUG := build/debug
 CORPUS ?= /tmp/quack-corpus
 
-.PHONY: deps web test-env build build-debug run test test-release test-sanitize corpus bench clean format
+.PHONY: deps web test-env run-scaled build build-debug run test test-release test-sanitize corpus bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -37,6 +37,12 @@ build-debug: deps
 
 run: build
 	$(RELEASE)/bin/quacktracks serve --port 8080 --data-dir ./data --web-root web/dist
+
+# The scaled-out setup on one machine: PostgreSQL + an S3 server + the API + $(WORKERS) workers.
+WORKERS ?= 2
+PORT ?= 8080
+run-scaled: build test-env
+	bash scripts/run-scaled.sh $(WORKERS) $(PORT)
 
 # The corpus of real music (../shared/tools/make-corpus); corpus tests use it when present.
 corpus:
