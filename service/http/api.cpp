@@ -138,8 +138,13 @@ std::optional<ApiError> checkCsrf(const HttpRequest& request,
     } else if (!publicBaseUrl.empty()) {
         allowed = lower(stripSlash(publicBaseUrl)) == o;
     } else if (auto host = request.header("host"); host && !host->empty()) {
+        // No public origin configured: only a loopback Host may stand in for it (a developer's
+        // `make run`). Following any Host would let a DNS-rebinding page (evil.example resolving
+        // to this server) pass its own origin; production sets public_base_url.
         const auto h = lower(*host);
-        allowed = o == "http://" + h || o == "https://" + h;
+        const auto name = h.substr(0, h.rfind(':') == std::string::npos || h.back() == ']' ? h.size() : h.rfind(':'));
+        const bool loopback = name == "localhost" || name == "127.0.0.1" || name == "[::1]";
+        allowed = loopback && (o == "http://" + h || o == "https://" + h);
     }
     if (!allowed)
         return apiError(ApiErrorCode::Forbidden, "this origin may not change state here");

@@ -478,6 +478,15 @@ struct HttpServer::Impl {
                 } done{inFlight};
                 const auto& h = hp.get();
                 const unsigned version = h.version();
+                // RFC 9112: a request whose Transfer-Encoding is anything but exactly "chunked"
+                // (e.g. "gzip, chunked") and an HTTP/1.1 request without Host are refused; both
+                // are request-smuggling shapes when a proxy reads them differently (9112 3.2, 6.3).
+                if (const auto te = h.find(bhttp::field::transfer_encoding);
+                    (te != h.end() && mediaEssence(te->value()) != "chunked") ||
+                    (version >= 11 && h.find(bhttp::field::host) == h.end())) {
+                    co_await writeError(stream, ApiErrorCode::BadRequest, "malformed HTTP request", version, false);
+                    break;
+                }
                 const auto req = toRequest(h, client, svc->config().trustedProxies);
                 const bool hasBody = hp.chunked() || hp.content_length().value_or(0) > 0;
                 bool keepAlive = h.keep_alive();

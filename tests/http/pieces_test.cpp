@@ -52,18 +52,25 @@ HttpRequest post(std::vector<std::pair<std::string, std::string>> headers, bool 
 TEST(Csrf, OriginSiteAndContentType) {
     const std::vector<std::string> none;
     const auto json = std::pair<std::string, std::string>{"content-type", "application/json; charset=utf-8"};
-    EXPECT_FALSE(checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}, json}), none, ""));
-    EXPECT_FALSE(checkCsrf(post({{"host", "Q.example:8080"}, {"origin", "http://q.example:8080"}, json}), none, ""));
+    // Without a configured public origin only a loopback Host stands in for it...
+    EXPECT_FALSE(checkCsrf(post({{"host", "localhost:8080"}, {"origin", "http://localhost:8080"}, json}), none, ""));
+    EXPECT_FALSE(checkCsrf(post({{"host", "127.0.0.1:9"}, {"origin", "http://127.0.0.1:9"}, json}), none, ""));
+    EXPECT_FALSE(checkCsrf(post({{"host", "[::1]:9"}, {"origin", "http://[::1]:9"}, json}), none, ""));
+    // ...never another name: a DNS-rebinding page (its name resolving to us) sends a matching
+    // Host and Origin (issue 9, finding 13).
+    EXPECT_TRUE(checkCsrf(post({{"host", "Q.example:8080"}, {"origin", "http://q.example:8080"}, json}), none, ""));
+    EXPECT_TRUE(checkCsrf(post({{"host", "localhost.evil.example"}, {"origin", "http://localhost.evil.example"}, json}), none, ""));
+    EXPECT_FALSE(checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}, json}), none, "https://q.example"));
     auto e = checkCsrf(post({{"host", "q.example"}, {"origin", "https://evil.example"}, json}), none, "");
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code, ApiErrorCode::Forbidden);
     EXPECT_TRUE(checkCsrf(post({{"host", "q.example"}, json}), none, ""));                        // no Origin
     EXPECT_TRUE(checkCsrf(post({{"host", "q.example"}, {"origin", "null"}, json}), none, ""));     // sandboxed
     EXPECT_TRUE(checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}, {"sec-fetch-site", "cross-site"}, json}), none, ""));
-    auto type = checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}, {"content-type", "text/plain"}}), none, "");
+    auto type = checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}, {"content-type", "text/plain"}}), none, "https://q.example");
     ASSERT_TRUE(type);
     EXPECT_EQ(type->code, ApiErrorCode::UnsupportedMediaType);
-    EXPECT_FALSE(checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}}, false), none, ""));
+    EXPECT_FALSE(checkCsrf(post({{"host", "q.example"}, {"origin", "https://q.example"}}, false), none, "https://q.example"));
     // An allow-list replaces same-origin; a public base URL pins it.
     const std::vector<std::string> list{"https://app.example"};
     EXPECT_FALSE(checkCsrf(post({{"host", "api.example"}, {"origin", "https://app.example"}, json}), list, ""));

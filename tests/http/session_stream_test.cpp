@@ -47,3 +47,25 @@ TEST_F(SessionStream, EndsSoonAfterSignOut) {
 
 } // namespace
 } // namespace quack::test
+
+namespace quack::test {
+namespace {
+
+class HttpFraming : public ServiceFixture {};
+
+TEST_F(HttpFraming, RefusesSmugglingShapes) {
+    auto c = client();
+    // RFC 9112 6.3: a Transfer-Encoding other than a final "chunked" alone is refused.
+    const auto te = c.raw("POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n"
+                          "Content-Type: application/json\r\n\r\n0\r\n\r\n");
+    EXPECT_EQ(te.rfind("HTTP/1.1 400", 0), 0u) << te.substr(0, 80);
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is refused.
+    const auto noHost = c.raw("GET /api/v1/health HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(noHost.rfind("HTTP/1.1 400", 0), 0u) << noHost.substr(0, 80);
+    // The ordinary forms still work.
+    const auto ok = c.raw("GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok.substr(0, 80);
+}
+
+} // namespace
+} // namespace quack::test
