@@ -1,5 +1,7 @@
 #include "service/adapters/postgres_database.h"
 
+#include "service/adapters/sql_rows.h"
+
 #include <libpq-fe.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -128,16 +130,8 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(47856041354
 
 constexpr const char* kChannel = "quack_jobs";
 
-constexpr const char* kJobColumns =
-    "id, user_id, upload_id, original_filename, preset, target_lufs, ceiling_dbtp, style, "
-    "intensity, format, status, progress, stage, created_at, started_at, finished_at, "
-    "download_expires_at, deleted_at, output_blob_key, report_json, error_code, error_message, "
-    "attempt, max_attempts, scheduled_at, leased_by, lease_expires_at, usage_audio_seconds, "
-    "usage_input_bytes";
-
-constexpr const char* kUploadColumns =
-    "id, user_id, filename, declared_size, content_type, blob_key, state, created_at, expires_at, "
-    "delete_after, deleted_at";
+using sql::kJobColumns;
+using sql::kUploadColumns;
 
 const std::string kUpdateJobSet =
     "user_id=$2, upload_id=$3, original_filename=$4, preset=$5, target_lufs=$6, ceiling_dbtp=$7, "
@@ -146,23 +140,6 @@ const std::string kUpdateJobSet =
     "output_blob_key=$19, report_json=$20, error_code=$21, error_message=$22, attempt=$23, "
     "max_attempts=$24, scheduled_at=$25, leased_by=$26, lease_expires_at=$27, "
     "usage_audio_seconds=$28, usage_input_bytes=$29";
-
-const char* uploadStateName(UploadState s) {
-    switch (s) {
-    case UploadState::Pending: return "pending";
-    case UploadState::Consumed: return "consumed";
-    case UploadState::Deleted: return "deleted";
-    }
-    return "pending";
-}
-
-UploadState uploadStateFrom(std::string_view s) {
-    if (s == "consumed")
-        return UploadState::Consumed;
-    if (s == "deleted")
-        return UploadState::Deleted;
-    return UploadState::Pending;
-}
 
 struct ResultDeleter {
     void operator()(PGresult* r) const { PQclear(r); }
@@ -215,16 +192,7 @@ class Params {
 
 /// Appends every job column (kJobColumns order) as parameters $first.. $first+28.
 Params& addJob(Params& p, const Job& j) {
-    p.add(j.id).add(j.userId).add(j.uploadId).add(j.originalFilename);
-    p.add(j.settings.preset).add(j.settings.targetLufs).add(j.settings.ceilingDbtp);
-    p.add(j.settings.style).add(j.settings.intensity).add(j.settings.format);
-    p.add(toString(j.status)).add(j.progress).add(j.stage);
-    p.add(j.createdAt).add(j.startedAt).add(j.finishedAt);
-    p.add(j.downloadExpiresAt).add(j.deletedAt).add(j.outputBlobKey);
-    p.add(j.reportJson).add(j.errorCode).add(j.errorMessage);
-    p.add(j.attempt).add(j.maxAttempts).add(j.scheduledAt);
-    p.add(j.leasedBy).add(j.leaseExpiresAt).add(j.usageAudioSeconds);
-    p.add(j.usageInputBytes);
+    sql::forEachJobValue(j, [&](const auto& v) { p.add(v); });
     return p;
 }
 
@@ -263,57 +231,9 @@ class Row {
     int row_;
 };
 
-Job readJob(const Row& s) {
-    Job j;
-    j.id = s.text(0);
-    j.userId = s.text(1);
-    j.uploadId = s.text(2);
-    j.originalFilename = s.text(3);
-    j.settings.preset = s.optText(4);
-    j.settings.targetLufs = s.optReal(5);
-    j.settings.ceilingDbtp = s.optReal(6);
-    j.settings.style = s.text(7);
-    j.settings.intensity = s.text(8);
-    j.settings.format = s.text(9);
-    j.status = jobStatusFromString(s.text(10)).value_or(JobStatus::Failed);
-    j.progress = s.real(11);
-    j.stage = s.text(12);
-    j.createdAt = s.i64(13);
-    j.startedAt = s.optI64(14);
-    j.finishedAt = s.optI64(15);
-    j.downloadExpiresAt = s.optI64(16);
-    j.deletedAt = s.optI64(17);
-    j.outputBlobKey = s.text(18);
-    j.reportJson = s.optText(19);
-    j.errorCode = s.optText(20);
-    j.errorMessage = s.optText(21);
-    j.attempt = static_cast<int>(s.i64(22));
-    j.maxAttempts = static_cast<int>(s.i64(23));
-    j.scheduledAt = s.i64(24);
-    j.leasedBy = s.optText(25);
-    j.leaseExpiresAt = s.optI64(26);
-    j.usageAudioSeconds = s.real(27);
-    j.usageInputBytes = s.i64(28);
-    return j;
-}
-
-Upload readUpload(const Row& s) {
-    Upload u;
-    u.id = s.text(0);
-    u.userId = s.text(1);
-    u.filename = s.text(2);
-    u.declaredSize = s.i64(3);
-    u.contentType = s.text(4);
-    u.blobKey = s.text(5);
-    u.state = uploadStateFrom(s.text(6));
-    u.createdAt = s.i64(7);
-    u.expiresAt = s.i64(8);
-    u.deleteAfter = s.i64(9);
-    u.deletedAt = s.optI64(10);
-    return u;
-}
-
-User readUser(const Row& s) { return User{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4)}; }
+Job readJob(const Row& s) { return sql::readJob(s); }
+Upload readUpload(const Row& s) { return sql::readUpload(s); }
+User readUser(const Row& s) { return sql::readUser(s); }
 
 /// A text[] literal ({"a","b"}) for an array parameter; quotes and backslashes escaped.
 std::string textArray(const std::vector<std::string>& items) {
@@ -928,7 +848,7 @@ ApiStatus PostgresDatabase::insertUpload(const Upload& u) {
     return impl_->command(std::string("INSERT INTO uploads (") + kUploadColumns +
                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                           Params{}.add(u.id).add(u.userId).add(u.filename).add(u.declaredSize)
-                              .add(u.contentType).add(u.blobKey).add(uploadStateName(u.state))
+                              .add(u.contentType).add(u.blobKey).add(toString(u.state))
                               .add(u.createdAt).add(u.expiresAt).add(u.deleteAfter).add(u.deletedAt),
                           "storing the upload");
 }

@@ -1,5 +1,7 @@
 #include "service/adapters/sqlite_database.h"
 
+#include "service/adapters/sql_rows.h"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -92,33 +94,9 @@ CREATE INDEX retention_subject ON retention_events(subject_id);
 )sql",
 };
 
-constexpr const char* kJobColumns =
-    "id, user_id, upload_id, original_filename, preset, target_lufs, ceiling_dbtp, style, "
-    "intensity, format, status, progress, stage, created_at, started_at, finished_at, "
-    "download_expires_at, deleted_at, output_blob_key, report_json, error_code, error_message, "
-    "attempt, max_attempts, scheduled_at, leased_by, lease_expires_at, usage_audio_seconds, "
-    "usage_input_bytes";
-
-constexpr const char* kUploadColumns =
-    "id, user_id, filename, declared_size, content_type, blob_key, state, created_at, expires_at, "
-    "delete_after, deleted_at";
-
-const char* uploadStateName(UploadState s) {
-    switch (s) {
-    case UploadState::Pending: return "pending";
-    case UploadState::Consumed: return "consumed";
-    case UploadState::Deleted: return "deleted";
-    }
-    return "pending";
-}
-
-UploadState uploadStateFrom(std::string_view s) {
-    if (s == "consumed")
-        return UploadState::Consumed;
-    if (s == "deleted")
-        return UploadState::Deleted;
-    return UploadState::Pending;
-}
+using sql::kJobColumns;
+using sql::kUploadColumns;
+using sql::kUserColumns;
 
 /// A prepared statement borrowed from the cache: bound, stepped, reset on destruction.
 class Stmt {
@@ -178,74 +156,15 @@ class Stmt {
     sqlite3_stmt* s_;
 };
 
-Job readJob(const Stmt& s) {
-    Job j;
-    j.id = s.text(0);
-    j.userId = s.text(1);
-    j.uploadId = s.text(2);
-    j.originalFilename = s.text(3);
-    j.settings.preset = s.optText(4);
-    j.settings.targetLufs = s.optReal(5);
-    j.settings.ceilingDbtp = s.optReal(6);
-    j.settings.style = s.text(7);
-    j.settings.intensity = s.text(8);
-    j.settings.format = s.text(9);
-    j.status = jobStatusFromString(s.text(10)).value_or(JobStatus::Failed);
-    j.progress = s.real(11);
-    j.stage = s.text(12);
-    j.createdAt = s.i64(13);
-    j.startedAt = s.optI64(14);
-    j.finishedAt = s.optI64(15);
-    j.downloadExpiresAt = s.optI64(16);
-    j.deletedAt = s.optI64(17);
-    j.outputBlobKey = s.text(18);
-    j.reportJson = s.optText(19);
-    j.errorCode = s.optText(20);
-    j.errorMessage = s.optText(21);
-    j.attempt = static_cast<int>(s.i64(22));
-    j.maxAttempts = static_cast<int>(s.i64(23));
-    j.scheduledAt = s.i64(24);
-    j.leasedBy = s.optText(25);
-    j.leaseExpiresAt = s.optI64(26);
-    j.usageAudioSeconds = s.real(27);
-    j.usageInputBytes = s.i64(28);
-    return j;
-}
-
 /// Binds every job column in kJobColumns order, starting at index `first`.
 void bindJob(Stmt& s, const Job& j, int first) {
-    const int o = first - 1;
-    s.bind(o + 1, j.id).bind(o + 2, j.userId).bind(o + 3, j.uploadId).bind(o + 4, j.originalFilename);
-    s.bind(o + 5, j.settings.preset).bind(o + 6, j.settings.targetLufs).bind(o + 7, j.settings.ceilingDbtp);
-    s.bind(o + 8, j.settings.style).bind(o + 9, j.settings.intensity).bind(o + 10, j.settings.format);
-    s.bind(o + 11, toString(j.status)).bind(o + 12, j.progress).bind(o + 13, j.stage);
-    s.bind(o + 14, j.createdAt).bind(o + 15, j.startedAt).bind(o + 16, j.finishedAt);
-    s.bind(o + 17, j.downloadExpiresAt).bind(o + 18, j.deletedAt).bind(o + 19, j.outputBlobKey);
-    s.bind(o + 20, j.reportJson).bind(o + 21, j.errorCode).bind(o + 22, j.errorMessage);
-    s.bind(o + 23, j.attempt).bind(o + 24, j.maxAttempts).bind(o + 25, j.scheduledAt);
-    s.bind(o + 26, j.leasedBy).bind(o + 27, j.leaseExpiresAt).bind(o + 28, j.usageAudioSeconds);
-    s.bind(o + 29, j.usageInputBytes);
+    int i = first;
+    sql::forEachJobValue(j, [&](const auto& v) { s.bind(i++, v); });
 }
 
-Upload readUpload(const Stmt& s) {
-    Upload u;
-    u.id = s.text(0);
-    u.userId = s.text(1);
-    u.filename = s.text(2);
-    u.declaredSize = s.i64(3);
-    u.contentType = s.text(4);
-    u.blobKey = s.text(5);
-    u.state = uploadStateFrom(s.text(6));
-    u.createdAt = s.i64(7);
-    u.expiresAt = s.i64(8);
-    u.deleteAfter = s.i64(9);
-    u.deletedAt = s.optI64(10);
-    return u;
-}
-
-User readUser(const Stmt& s) {
-    return User{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4)};
-}
+Job readJob(const Stmt& s) { return sql::readJob(s); }
+Upload readUpload(const Stmt& s) { return sql::readUpload(s); }
+User readUser(const Stmt& s) { return sql::readUser(s); }
 
 const std::string kUpdateJobSet =
     "user_id=?2, upload_id=?3, original_filename=?4, preset=?5, target_lufs=?6, ceiling_dbtp=?7, "
@@ -454,10 +373,6 @@ ApiStatus SqliteDatabase::insertUser(const User& user) {
     return dbError(rc, "storing the account");
 }
 
-namespace {
-constexpr const char* kUserColumns = "id, email, name, password_hash, created_at";
-} // namespace
-
 ApiResult<std::optional<User>> SqliteDatabase::userByEmail(const std::string& email) {
     std::lock_guard lock(impl_->mutex);
     return Impl::first(impl_->rows<User>(std::string("SELECT ") + kUserColumns + " FROM users WHERE email = ?1",
@@ -530,7 +445,7 @@ ApiStatus SqliteDatabase::insertUpload(const Upload& u) {
     auto s = impl_->prepare(std::string("INSERT INTO uploads (") + kUploadColumns +
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     s.bind(1, u.id).bind(2, u.userId).bind(3, u.filename).bind(4, u.declaredSize).bind(5, u.contentType)
-        .bind(6, u.blobKey).bind(7, uploadStateName(u.state)).bind(8, u.createdAt).bind(9, u.expiresAt)
+        .bind(6, u.blobKey).bind(7, toString(u.state)).bind(8, u.createdAt).bind(9, u.expiresAt)
         .bind(10, u.deleteAfter).bind(11, u.deletedAt);
     return statusOf(Impl::write(s), "storing the upload");
 }

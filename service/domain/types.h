@@ -35,6 +35,10 @@ struct Session {
 
 enum class UploadState { Pending, Consumed, Deleted };
 
+/// Stable lower-case names ("pending", "consumed", "deleted"), stored and shown in exports.
+const char* toString(UploadState state);
+std::optional<UploadState> uploadStateFromString(const std::string& s);
+
 /// An upload slot: created by POST /uploads, filled by the client's PUT to a signed URL,
 /// consumed by exactly one job.
 struct Upload {

@@ -9,15 +9,6 @@ using Json = nlohmann::json;
 
 Json optTime(const std::optional<UnixSeconds>& t) { return t ? Json(detail::isoUtc(*t)) : Json(nullptr); }
 
-const char* uploadStateName(UploadState s) {
-    switch (s) {
-    case UploadState::Pending: return "pending";
-    case UploadState::Consumed: return "consumed";
-    case UploadState::Deleted: return "deleted";
-    }
-    return "pending";
-}
-
 } // namespace
 
 Json toJson(const UserProfile& p) {
@@ -68,7 +59,7 @@ Json toJson(const AccountExport& data) {
     Json uploads = Json::array();
     for (const auto& u : data.uploads)
         uploads.push_back({{"id", u.id}, {"filename", u.filename}, {"size", u.declaredSize},
-                           {"content_type", u.contentType}, {"state", uploadStateName(u.state)},
+                           {"content_type", u.contentType}, {"state", toString(u.state)},
                            {"created_at", detail::isoUtc(u.createdAt)}, {"deleted_at", optTime(u.deletedAt)}});
     Json events = Json::array();
     for (const auto& e : data.retentionEvents)
