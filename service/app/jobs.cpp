@@ -16,6 +16,30 @@ ApiError noSuchUpload() { return apiError(ApiErrorCode::NotFound, "no such uploa
 ApiError noSuchJob() { return apiError(ApiErrorCode::NotFound, "no such job"); }
 ApiError uploadUsed() { return apiError(ApiErrorCode::Conflict, "this upload was already used or deleted"); }
 
+/// The upload `uploadId` if it exists and belongs to the caller (else NotFound, the same for
+/// both, so ids reveal nothing).
+ApiResult<Upload> ownedUpload(Database& db, const Caller& caller, const std::string& uploadId) {
+    auto upload = db.uploadById(uploadId);
+    if (!upload)
+        return upload.error();
+    if (!*upload || (*upload)->userId != caller.userId)
+        return noSuchUpload();
+    return std::move(**upload);
+}
+
+/// The upload whose blob key is `blobKey` ("uploads/<id>"); NotFound for any other key.
+ApiResult<Upload> uploadByKey(Database& db, const std::string& blobKey) {
+    constexpr std::string_view kPrefix = "uploads/";
+    if (blobKey.rfind(kPrefix, 0) != 0)
+        return noSuchUpload();
+    auto upload = db.uploadById(blobKey.substr(kPrefix.size()));
+    if (!upload)
+        return upload.error();
+    if (!*upload)
+        return noSuchUpload();
+    return std::move(**upload);
+}
+
 ApiResult<std::optional<SignedUrl>> downloadFor(const Job& job, BlobStore& blobs, const ServiceConfig& config,
                                                 UnixSeconds now) {
     if (job.status != JobStatus::Done || job.outputBlobKey.empty() || !job.downloadExpiresAt ||
@@ -100,15 +124,10 @@ ApiResult<CreateUploadResponse> MasteringService::createUpload(const Caller& cal
 }
 
 ApiStatus MasteringService::checkUploadWritable(const std::string& blobKey) {
-    constexpr std::string_view kPrefix = "uploads/";
-    if (blobKey.rfind(kPrefix, 0) != 0)
-        return apiError(ApiErrorCode::NotFound, "not found");
-    auto upload = db_.uploadById(blobKey.substr(kPrefix.size()));
+    auto upload = uploadByKey(db_, blobKey);
     if (!upload)
         return upload.error();
-    if (!*upload)
-        return apiError(ApiErrorCode::NotFound, "not found");
-    if ((*upload)->state != UploadState::Pending)
+    if (upload->state != UploadState::Pending)
         return uploadUsed();
     return {};
 }
@@ -145,24 +164,17 @@ ApiResult<UploadedFile> MasteringService::verifyUploaded(const Upload& upload) {
 }
 
 ApiResult<UploadedFile> MasteringService::completeUpload(const Caller& caller, const std::string& uploadId) {
-    auto upload = db_.uploadById(uploadId);
+    auto upload = ownedUpload(db_, caller, uploadId);
     if (!upload)
         return upload.error();
-    if (!*upload || (*upload)->userId != caller.userId)
-        return noSuchUpload();
-    return verifyUploaded(**upload);
+    return verifyUploaded(upload.value());
 }
 
 ApiResult<UploadedFile> MasteringService::completeUploadByKey(const std::string& blobKey) {
-    constexpr std::string_view kPrefix = "uploads/";
-    if (blobKey.rfind(kPrefix, 0) != 0)
-        return noSuchUpload();
-    auto upload = db_.uploadById(blobKey.substr(kPrefix.size()));
+    auto upload = uploadByKey(db_, blobKey);
     if (!upload)
         return upload.error();
-    if (!*upload)
-        return noSuchUpload();
-    return verifyUploaded(**upload);
+    return verifyUploaded(upload.value());
 }
 
 ApiResult<JobView> MasteringService::createJob(const Caller& caller, const CreateJobRequest& request) {
@@ -170,21 +182,19 @@ ApiResult<JobView> MasteringService::createJob(const Caller& caller, const Creat
     auto settings = validateJobSettings(toInput(request.settings));
     if (!settings)
         return settings.error();
-    auto file = completeUpload(caller, request.uploadId);
-    if (!file)
-        return file.error();
-    auto upload = db_.uploadById(request.uploadId);
+    auto upload = ownedUpload(db_, caller, request.uploadId);
     if (!upload)
         return upload.error();
-    if (!*upload)
-        return noSuchUpload();
+    auto file = verifyUploaded(upload.value());
+    if (!file)
+        return file.error();
 
     const UnixSeconds now = clock_.now();
     Job job;
     job.id = detail::randomId("job_");
     job.userId = caller.userId;
     job.uploadId = request.uploadId;
-    job.originalFilename = (*upload)->filename;
+    job.originalFilename = upload->filename;
     job.settings = settings.value();
     job.status = JobStatus::Queued;
     job.stage = "queued";
