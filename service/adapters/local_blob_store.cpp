@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -164,10 +165,27 @@ bool copyFile(const fs::path& src, const fs::path& dst) {
     return ok;
 }
 
+/// The object's content type rides on its inode as an extended attribute, so it survives the
+/// rename into place and needs no second file. A file system without user xattrs keeps none:
+/// stat() then reports an empty type (completeUpload's sniff still checks the bytes).
+constexpr const char* kTypeAttribute = "user.quacktracks.content_type";
+
+void recordType(const fs::path& path, const std::string& contentType) {
+    if (!contentType.empty())
+        (void)::setxattr(path.c_str(), kTypeAttribute, contentType.data(), contentType.size(), 0);
+}
+
+std::string recordedType(const std::string& path) {
+    std::array<char, 256> buf{};
+    const ssize_t n = ::getxattr(path.c_str(), kTypeAttribute, buf.data(), buf.size());
+    return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+}
+
 class FileWriter final : public SignedUrlEndpoint::Writer {
   public:
-    FileWriter(fs::path temp, fs::path final, int fd, std::int64_t maxBytes)
-        : temp_(std::move(temp)), final_(std::move(final)), fd_(fd), maxBytes_(maxBytes) {}
+    FileWriter(fs::path temp, fs::path final, int fd, std::int64_t maxBytes, std::string contentType)
+        : temp_(std::move(temp)), final_(std::move(final)), fd_(fd), maxBytes_(maxBytes),
+          contentType_(std::move(contentType)) {}
     ~FileWriter() override {
         if (fd_ >= 0)
             ::close(fd_);
@@ -203,6 +221,7 @@ class FileWriter final : public SignedUrlEndpoint::Writer {
         if (!sniffed_ && !looksLikeAudio(head_))
             return fail(apiError(ApiErrorCode::UnsupportedMediaType,
                                  "the file is not a supported audio format (WAV, AIFF, FLAC, Ogg, MP3)"));
+        recordType(temp_, contentType_);
         const bool synced = ::fsync(fd_) == 0;
         const bool closed = ::close(fd_) == 0;
         fd_ = -1;
@@ -222,6 +241,7 @@ class FileWriter final : public SignedUrlEndpoint::Writer {
     fs::path temp_, final_;
     int fd_;
     std::int64_t maxBytes_;
+    std::string contentType_;
     std::int64_t written_ = 0;
     std::vector<unsigned char> head_;
     bool sniffed_ = false;
@@ -414,7 +434,7 @@ ApiResult<std::unique_ptr<SignedUrlEndpoint::Writer>> LocalBlobStore::openWriter
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return apiError(ApiErrorCode::Internal, "cannot store the upload");
-    return std::unique_ptr<Writer>(std::make_unique<FileWriter>(temp, final, fd, grant.maxBytes));
+    return std::unique_ptr<Writer>(std::make_unique<FileWriter>(temp, final, fd, grant.maxBytes, grant.contentType));
 }
 
 std::optional<std::string> LocalBlobStore::pathOf(const std::string& key) const {
@@ -439,7 +459,7 @@ ApiResult<std::optional<BlobInfo>> LocalBlobStore::stat(const std::string& key) 
     }
     if (!S_ISREG(st.st_mode))
         return std::optional<BlobInfo>();
-    return std::optional<BlobInfo>(BlobInfo{static_cast<std::int64_t>(st.st_size), {}});
+    return std::optional<BlobInfo>(BlobInfo{static_cast<std::int64_t>(st.st_size), recordedType(p)});
 }
 
 ApiResult<std::string> LocalBlobStore::readPrefix(const std::string& key, std::size_t maxBytes) {
@@ -516,7 +536,7 @@ ApiStatus LocalBlobStore::fetchToFile(const std::string& key, const std::string&
 }
 
 ApiStatus LocalBlobStore::putFromFile(const std::string& key, const std::string& localPath,
-                                      const std::string& /*contentType*/) {
+                                      const std::string& contentType) {
     if (!validKey(key))
         return {apiError(ApiErrorCode::Internal, "invalid object key")};
     const fs::path final = fs::path(root_) / key;
@@ -528,6 +548,7 @@ ApiStatus LocalBlobStore::putFromFile(const std::string& key, const std::string&
     if (::link(localPath.c_str(), temp.c_str()) != 0 && !copyFile(localPath, temp))
         return {apiError(ApiErrorCode::Internal, "cannot store the file")};
     ::chmod(temp.c_str(), S_IRUSR | S_IWUSR); // owner only, whatever umask the engine wrote it with
+    recordType(temp, contentType);
     if (::rename(temp.c_str(), final.c_str()) != 0) {
         ::unlink(temp.c_str());
         return {apiError(ApiErrorCode::Internal, "cannot store the file")};

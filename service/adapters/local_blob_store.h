@@ -53,7 +53,8 @@ class LocalBlobStore final : public BlobStore, public SignedUrlEndpoint {
                                     const std::string& contentType, UnixSeconds expiresAt) override;
     ApiResult<SignedUrl> presignGet(const std::string& key, const std::string& downloadName,
                                     UnixSeconds expiresAt) override;
-    /// contentType is empty: the local store does not record it (the PUT handler enforced it).
+    /// contentType as written (an extended attribute of the file; empty where the file system
+    /// keeps no user xattrs).
     ApiResult<std::optional<BlobInfo>> stat(const std::string& key) override;
     ApiResult<std::string> readPrefix(const std::string& key, std::size_t maxBytes) override;
     ApiStatus fetchToFile(const std::string& key, const std::string& localPath) override;
