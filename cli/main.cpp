@@ -293,6 +293,9 @@ int main(int argc, char** argv) {
     adminCmd->require_subcommand(1);
     auto* sweepCmd = adminCmd->add_subcommand("sweep", "Run one retention sweep now and print what it did");
     addServiceFlags(sweepCmd, serviceFlags, false);
+    auto* orphansCmd = adminCmd->add_subcommand(
+        "orphans", "List stored objects no upload or job needs (what the next sweep deletes); read only");
+    addServiceFlags(orphansCmd, serviceFlags, false);
 
     try {
         app.parse(argc, argv);
@@ -301,7 +304,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : quack::errorInfo(ErrorCode::InvalidArgument).exitCode;
     }
 
-    if (*serveCmd || *workerCmd || *sweepCmd) {
+    if (*serveCmd || *workerCmd || *sweepCmd || *orphansCmd) {
         // Everything the service writes (database, blobs, scratch, masters) is its own only.
         ::umask(077);
         auto config = serviceConfig(serviceFlags);
@@ -315,6 +318,15 @@ int main(int argc, char** argv) {
         if (!services)
             return serviceFailure(services.error());
         const auto& s = services.value();
+        if (*orphansCmd) {
+            auto orphans = quack::service::orphanedObjects(s.db(), s.blobs());
+            if (!orphans)
+                return serviceFailure(orphans.error());
+            for (const auto& key : orphans.value())
+                std::printf("%s\n", key.c_str());
+            std::fprintf(stderr, "%zu orphaned objects\n", orphans->size());
+            return 0;
+        }
         printSweep(quack::service::sweepOnce(s.db(), s.blobs(), *s.ports.clock, *config));
         return 0;
     }

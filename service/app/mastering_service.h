@@ -199,5 +199,8 @@ int recoverExpiredLeases(Database& db, const Clock& clock, const ServiceConfig& 
 /// plus up to 10 % random jitter (River's backoff), so a burst of failures spreads out.
 std::int64_t retryBackoffSeconds(int attempt);
 SweepReport sweepOnce(Database& db, BlobStore& blobs, const Clock& clock, const ServiceConfig& config);
+/// The stored objects (uploads/, masters/) that no live row needs: what the next sweep's
+/// reconciliation would delete. Read only (`quacktracks admin orphans`).
+ApiResult<std::vector<std::string>> orphanedObjects(Database& db, BlobStore& blobs);
 
 } // namespace quack::service

@@ -51,12 +51,14 @@ namespace {
 /// Objects the database no longer needs (an upload PUT that finished after its job, or after
 /// the account was deleted; a master stored by a worker killed before it could finish or clean
 /// up) are deleted and recorded. Listed page by page so memory stays bounded.
-void reconcileStore(Database& db, BlobStore& blobs, UnixSeconds now, SweepReport& report) {
+/// Calls onOrphan(key) for each stored object under uploads/ and masters/ that no live row
+/// needs; counts the steps that failed in `errors`.
+template <typename OnOrphan> void forEachOrphan(Database& db, BlobStore& blobs, int& errors, OnOrphan onOrphan) {
     constexpr std::size_t kPage = 500;
     for (const std::string prefix : {"uploads/", "masters/"}) {
         auto keys = blobs.list(prefix);
         if (!keys) {
-            ++report.errors;
+            ++errors;
             continue;
         }
         for (std::size_t at = 0; at < keys->size(); at += kPage) {
@@ -64,26 +66,39 @@ void reconcileStore(Database& db, BlobStore& blobs, UnixSeconds now, SweepReport
                                                 keys->begin() + static_cast<std::ptrdiff_t>(std::min(at + kPage, keys->size())));
             auto live = db.liveBlobKeys(page);
             if (!live) {
-                ++report.errors;
+                ++errors;
                 continue;
             }
-            for (const auto& key : page) {
-                if (std::find(live->begin(), live->end(), key) != live->end())
-                    continue;
-                if (!blobs.remove(key)) {
-                    ++report.errors;
-                    continue;
-                }
-                const auto slash = key.find('/');
-                const std::string kind = key.substr(0, slash) == "uploads" ? "upload" : "master";
-                (void)db.recordRetentionEvent({now, kind, key.substr(slash + 1), "orphaned_object"});
-                ++report.orphansDeleted;
-            }
+            for (const auto& key : page)
+                if (std::find(live->begin(), live->end(), key) == live->end())
+                    onOrphan(key);
         }
     }
 }
 
+void reconcileStore(Database& db, BlobStore& blobs, UnixSeconds now, SweepReport& report) {
+    forEachOrphan(db, blobs, report.errors, [&](const std::string& key) {
+        if (!blobs.remove(key)) {
+            ++report.errors;
+            return;
+        }
+        const auto slash = key.find('/');
+        const std::string kind = key.substr(0, slash) == "uploads" ? "upload" : "master";
+        (void)db.recordRetentionEvent({now, kind, key.substr(slash + 1), "orphaned_object"});
+        ++report.orphansDeleted;
+    });
+}
+
 } // namespace
+
+ApiResult<std::vector<std::string>> orphanedObjects(Database& db, BlobStore& blobs) {
+    std::vector<std::string> orphans;
+    int errors = 0;
+    forEachOrphan(db, blobs, errors, [&](const std::string& key) { orphans.push_back(key); });
+    if (errors > 0)
+        return apiError(ApiErrorCode::Unavailable, "the store or the database did not answer while listing");
+    return orphans;
+}
 
 SweepReport sweepOnce(Database& db, BlobStore& blobs, const Clock& clock, const ServiceConfig& config) {
     SweepReport report;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sys/stat.h>
 #include <thread>
 
@@ -71,6 +72,12 @@ TEST(ServicePorts, SweepDeletesObjectsWithoutALiveRowAndRecordsIt) {
     putObject(env, "uploads/" + up->uploadId, std::string("RIFF\0\0\0\0WAVE", 12)); // pending: live
     putObject(env, "uploads/upl_nobodyhasthisrow", "RIFF");                      // no row: orphan
     putObject(env, "masters/job_gone-1.wav", "RIFF");                            // no job: orphan
+    // The operator's dry run lists exactly what the sweep then deletes, and deletes nothing.
+    auto listed = orphanedObjects(*env.s.db, *env.s.blobs);
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(std::set<std::string>(listed->begin(), listed->end()),
+              (std::set<std::string>{"uploads/upl_nobodyhasthisrow", "masters/job_gone-1.wav"}));
+    EXPECT_TRUE(env.blobExists("masters/job_gone-1.wav"));
     const auto report = sweepOnce(*env.s.db, *env.s.blobs, *env.clock, env.config);
     EXPECT_EQ(report.orphansDeleted, 2);
     EXPECT_EQ(report.errors, 0);
