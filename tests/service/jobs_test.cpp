@@ -195,6 +195,32 @@ TEST(ServiceJobs, RetriesExhaustedLeaveADeadJobWithItsError) {
     EXPECT_FALSE(env.blobExists("uploads/" + j.uploadId));
 }
 
+/// A store that takes no more objects (a full disk, a bucket over its quota).
+class FullBlobs final : public test::ForwardingBlobs {
+  public:
+    using ForwardingBlobs::ForwardingBlobs;
+    ApiStatus putFromFile(const std::string&, const std::string&, const std::string&) override {
+        return {apiError(ApiErrorCode::Unavailable, "object storage refused the write: the bucket is full")};
+    }
+};
+
+TEST(ServiceJobs, AFullStoreFailsTheJobWithItsReasonNotStuckAndStoresNothing) {
+    JobEnv env;
+    const auto id = env.job(test::musicWav(0.5));
+    auto w = env.worker("w1", std::make_shared<FullBlobs>(env.s.blobs));
+    for (int i = 0; i < env.config.maxAttempts; ++i) {
+        ASSERT_TRUE(w.runOnce()) << i;
+        EXPECT_NE(env.get(id).status, JobStatus::Processing) << "a failed write must not leave it leased";
+        env.clock->advance(1000);
+    }
+    const Job j = env.get(id);
+    EXPECT_EQ(j.status, JobStatus::Failed);
+    EXPECT_EQ(j.errorCode, "unavailable");
+    EXPECT_NE(j.errorMessage.value_or("").find("full"), std::string::npos);
+    EXPECT_TRUE(j.outputBlobKey.empty());
+    EXPECT_FALSE(env.blobExists("uploads/" + j.uploadId)); // the original still goes
+}
+
 TEST(ServiceJobs, ExpiredLeaseIsFencedAndAnotherWorkerFinishes) {
     JobEnv env;
     const auto id = env.job(test::musicWav(1.0));
