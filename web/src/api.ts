@@ -15,16 +15,25 @@ export interface Spectrum {
   level_dbfs: number[];
 }
 
-/** One side (before or after) of a quacktracks.master.v1 report; only the fields we draw. */
+/**
+ * One side (before or after) of a quacktracks.master.v1 report; only the fields we draw. Any
+ * number may be null (the loudness of silence is undefined) and any field may be missing (older
+ * reports): every reader must cope, so one odd job cannot break a page.
+ */
 export interface Measurement {
-  integrated_lufs: number;
-  true_peak_dbtp: number;
-  loudness_range_lu: number;
-  sample_peak_dbfs?: number;
-  duration_s?: number;
-  sample_rate_hz?: number;
-  channels?: number;
-  spectrum?: Spectrum;
+  integrated_lufs?: number | null;
+  true_peak_dbtp?: number | null;
+  loudness_range_lu?: number | null;
+  sample_peak_dbfs?: number | null;
+  plr_db?: number | null;
+  correlation?: number | null;
+  width_side_to_mid?: number | null;
+  duration_s?: number | null;
+  sample_rate_hz?: number | null;
+  channels?: number | null;
+  clipping?: { clip_runs?: number | null; clipped_samples?: number | null } | null;
+  band_stereo?: { low_hz?: number | null; high_hz?: number | null; correlation?: number | null }[] | null;
+  spectrum?: Spectrum | null;
 }
 
 export interface Decision {
@@ -33,40 +42,60 @@ export interface Decision {
   value: unknown;
 }
 
+export interface MultibandBand {
+  low_hz?: number | null;
+  high_hz?: number | null;
+  ratio?: number | null;
+  threshold_db?: number | null;
+  max_gain_reduction_db?: number | null;
+  mean_gain_reduction_db?: number | null;
+}
+
 export interface MasterReport {
   schema?: string;
-  before: Measurement;
-  after: Measurement;
-  decisions?: Decision[];
-  warnings?: unknown[];
-  intent?: { target_lufs?: number; ceiling_dbtp?: number; preset?: string };
+  before?: Measurement | null;
+  after?: Measurement | null;
+  decisions?: Decision[] | null;
+  warnings?: unknown[] | null;
+  intent?: { target_lufs?: number | null; ceiling_dbtp?: number | null; preset?: string | null } | null;
+  input?: { format?: { lossy?: boolean | null; container?: string | null; encoding?: string | null } | null } | null;
+  limiter?: {
+    max_gain_reduction_db?: number | null;
+    mean_gain_reduction_db?: number | null;
+    frames_limited_percent?: number | null;
+    /** Not sent yet: a gain-reduction envelope would feed the player's limiter lane. */
+    gain_reduction_db?: number[] | null;
+    gain_reduction_hop_s?: number | null;
+  } | null;
+  multiband?: { active?: boolean | null; bands?: MultibandBand[] | null } | null;
+  loudness_loop?: { processed_lufs_before_limiter?: number | null; renders?: { drive_db?: number | null }[] | null } | null;
 }
 
 export interface JobSettings {
   preset?: string | null;
-  target_lufs: number;
-  ceiling_dbtp: number;
-  style?: string;
-  intensity?: string;
-  format?: string;
+  target_lufs?: number | null;
+  ceiling_dbtp?: number | null;
+  style?: string | null;
+  intensity?: string | null;
+  format?: string | null;
 }
 
 export interface Job {
   id: string;
   status: JobStatus;
-  progress: number;
+  progress?: number | null;
   stage?: string | null;
-  original_filename: string;
-  settings: JobSettings;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  download: { url: string; expires_at: string } | null;
-  download_expires_at: string | null;
-  deleted_at: string | null;
-  report: MasterReport | null;
-  error: { code: string; message: string } | null;
-  usage?: { audio_seconds?: number; input_bytes?: number };
+  original_filename?: string | null;
+  settings?: JobSettings | null;
+  created_at?: string | null;
+  started_at?: string | null;
+  finished_at?: string | null;
+  download?: { url: string; expires_at: string } | null;
+  download_expires_at?: string | null;
+  deleted_at?: string | null;
+  report?: MasterReport | null;
+  error?: { code?: string | null; message?: string | null } | null;
+  usage?: { audio_seconds?: number | null; input_bytes?: number | null } | null;
 }
 
 export interface PresetInfo {
@@ -87,7 +116,12 @@ export interface Catalog {
   styles: Choice[];
   intensities: Choice[];
   formats: FormatInfo[];
+  /** Not sent yet by the server; the app falls back to the documented defaults below. */
+  limits?: { max_upload_bytes?: number | null } | null;
 }
+
+/** docs/api.md: uploads up to max_upload_bytes, 2 GiB by default. */
+export const kDefaultMaxUploadBytes = 2 * 1024 * 1024 * 1024;
 
 export interface UploadSlot {
   upload_id: string;
@@ -187,6 +221,9 @@ export const api = {
   deleteAccount: (password: string) => request<void>('DELETE', '/api/v1/me', { password }),
 };
 
+/** File name endings the engine decodes (engine/io); the picker offers these. */
+export const kAudioExtensions = ['wav', 'wave', 'flac', 'aif', 'aiff', 'aifc', 'mp3', 'ogg', 'oga', 'opus', 'm4a', 'mp4', 'alac', 'aac'];
+
 /**
  * Content type for an upload: from the extension when it is a known audio one (browsers
  * disagree on types such as .opus or .aif), else the browser's guess.
@@ -203,6 +240,12 @@ export function contentTypeFor(file: File): string {
     opus: 'audio/ogg',
     aif: 'audio/aiff',
     aiff: 'audio/aiff',
+    aifc: 'audio/aiff',
+    // AAC and ALAC live in MPEG-4 containers; .aac is raw ADTS.
+    m4a: 'audio/mp4',
+    mp4: 'audio/mp4',
+    alac: 'audio/mp4',
+    aac: 'audio/aac',
   };
   return byExt[ext] ?? (file.type || 'application/octet-stream');
 }
@@ -247,7 +290,11 @@ export function uploadFile(
       reject(new ApiError(xhr.status, code, message));
     });
     xhr.addEventListener('error', () =>
-      reject(new ApiError(0, 'network_error', 'The upload was interrupted. Please try again.')),
+      reject(
+        navigator.onLine
+          ? new ApiError(0, 'network_error', 'The upload was interrupted.')
+          : new ApiError(0, 'offline', 'You went offline during the upload.'),
+      ),
     );
     xhr.addEventListener('abort', () => reject(new ApiError(0, 'aborted', 'Upload cancelled.')));
     signal?.addEventListener('abort', () => xhr.abort());

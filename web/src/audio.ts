@@ -60,10 +60,10 @@ export function drawWaveform(canvas: HTMLCanvasElement, buffer: AudioBuffer, col
   const { ctx, w, h } = fitCanvas(canvas);
   const { min, max } = envelope(buffer, w);
   ctx.clearRect(0, 0, w, h);
-  ctx.fillStyle = '#f3f5f8';
+  ctx.fillStyle = themeColor('--canvas', '#f3f5f8');
   ctx.fillRect(0, 0, w, h);
-  // Full-scale guide lines at +-1.0 (0 dBFS).
-  ctx.strokeStyle = '#c9ced6';
+  // Centre line.
+  ctx.strokeStyle = themeColor('--grid', '#c9ced6');
   ctx.lineWidth = 1;
   ctx.beginPath();
   ctx.moveTo(0, h / 2);
@@ -84,6 +84,14 @@ export interface SpectrumSeries {
   color: string;
   dash: number[];
   spectrum: Spectrum;
+  /** Added to every band: the level match, so the curves differ by tone, not by loudness. */
+  offsetDb?: number;
+}
+
+/** Canvas colours from the page's CSS variables, so the drawings follow dark mode. */
+export function themeColor(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
 }
 
 /** Third-octave levels on a log-frequency axis, 20 Hz to 20 kHz. */
@@ -94,7 +102,8 @@ export function drawSpectra(canvas: HTMLCanvasElement, series: SpectrumSeries[])
   const padB = 22 * ratio;
   const padT = 8 * ratio;
   const padR = 8 * ratio;
-  const levels = series.flatMap((s) => s.spectrum.level_dbfs).filter((v) => Number.isFinite(v));
+  const level = (s: SpectrumSeries, i: number): number => (s.spectrum.level_dbfs[i] ?? NaN) + (s.offsetDb ?? 0);
+  const levels = series.flatMap((s) => s.spectrum.level_dbfs.map((_, i) => level(s, i))).filter((v) => Number.isFinite(v));
   // Show 60 dB below the loudest band, in 10 dB steps: deeper than that is inaudible detail
   // next to the music and would flatten the curves.
   const top = Math.ceil((levels.length ? Math.max(...levels) : 0) / 10) * 10;
@@ -107,11 +116,11 @@ export function drawSpectra(canvas: HTMLCanvasElement, series: SpectrumSeries[])
     padT + ((top - Math.max(bottom, Math.min(top, db))) / (top - bottom)) * (h - padT - padB);
 
   ctx.clearRect(0, 0, w, h);
-  ctx.fillStyle = '#ffffff';
+  ctx.fillStyle = themeColor('--canvas', '#ffffff');
   ctx.fillRect(0, 0, w, h);
   ctx.font = `${11 * ratio}px system-ui, sans-serif`;
-  ctx.fillStyle = '#3d4450';
-  ctx.strokeStyle = '#e1e5ea';
+  ctx.fillStyle = themeColor('--muted', '#3d4450');
+  ctx.strokeStyle = themeColor('--grid', '#e1e5ea');
   ctx.lineWidth = 1;
   for (let db = bottom; db <= top; db += 10) {
     const y = yOf(db);
@@ -140,7 +149,8 @@ export function drawSpectra(canvas: HTMLCanvasElement, series: SpectrumSeries[])
     ctx.beginPath();
     s.spectrum.center_hz.forEach((hz, i) => {
       const x = xOf(hz);
-      const y = yOf(s.spectrum.level_dbfs[i] ?? bottom);
+      const v = level(s, i);
+      const y = yOf(Number.isFinite(v) ? v : bottom);
       if (i === 0) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);
     });
@@ -151,22 +161,32 @@ export function drawSpectra(canvas: HTMLCanvasElement, series: SpectrumSeries[])
 
 export type AbSide = 'master' | 'original';
 
+/** A loop region in seconds; end > start. */
+export interface LoopRegion {
+  start: number;
+  end: number;
+}
+
 /**
- * Plays the master and the user's original in sync, looping, and switches between them with a
- * short crossfade. The original gets (after - before) dB of gain, so both are equally loud (integrated
- * loudness, ITU-R BS.1770) and the comparison is about tone and dynamics, not level. If that gain
- * would push the original's true peak over 0 dBFS, both are turned down by the excess, which
- * keeps the match while avoiding clipping in the output.
+ * Plays the master and the user's original in sync and switches between them instantly at the
+ * same position (both sources always run; only their gains change, with a 10 ms ramp). The
+ * original gets (after - before) dB of gain, so both are equally loud (integrated loudness,
+ * ITU-R BS.1770) and the comparison is about tone and dynamics, not level. If that gain would
+ * push the original's true peak over 0 dBFS, both are turned down by the excess, which keeps the
+ * match while avoiding clipping in the output. Seeking restarts both sources at the new offset;
+ * a loop region makes both loop over it (else the whole track loops).
  */
 export class AbPlayer {
   private sources: AudioBufferSourceNode[] = [];
   private readonly gainMaster: GainNode;
   private readonly gainOriginal: GainNode | null;
-  private startedAtS = 0; // context time at which offset 0 would have played
-  private offsetS = 0;
+  private startedAtS = 0; // context time when playback started at startOffsetS
+  private startOffsetS = 0;
+  private offsetS = 0; // position while paused
   private timer: number | undefined;
   side: AbSide = 'master';
   playing = false;
+  loop: LoopRegion | null = null;
   readonly matchGainDb: number;
   readonly headroomDb: number;
 
@@ -195,10 +215,16 @@ export class AbPlayer {
     return this.master.duration;
   }
 
+  private region(): LoopRegion {
+    return this.loop ?? { start: 0, end: this.duration };
+  }
+
   get position(): number {
     if (!this.playing) return this.offsetS;
-    const elapsed = Math.max(0, audioContext().currentTime - this.startedAtS);
-    return this.duration > 0 ? elapsed % this.duration : 0;
+    const p = this.startOffsetS + Math.max(0, audioContext().currentTime - this.startedAtS);
+    const { start, end } = this.region();
+    if (p < end || end <= start) return Math.min(p, this.duration);
+    return start + ((p - start) % (end - start));
   }
 
   positionText(): string {
@@ -214,6 +240,7 @@ export class AbPlayer {
   }
 
   setSide(side: AbSide): void {
+    if (side === 'original' && !this.original) return;
     this.side = side;
     const ctx = audioContext();
     const { master, original } = this.levels(side);
@@ -223,6 +250,32 @@ export class AbPlayer {
     this.onChange();
   }
 
+  toggleSide(): void {
+    this.setSide(this.side === 'master' ? 'original' : 'master');
+  }
+
+  /** Moves both sides to `seconds` (clamped into the loop region when one is set). */
+  seek(seconds: number): void {
+    const { start, end } = this.region();
+    const t = Math.max(0, Math.min(this.duration, seconds));
+    const inside = this.loop ? (t >= start && t < end ? t : start) : t >= this.duration ? 0 : t;
+    if (this.playing) {
+      this.stopSources();
+      this.offsetS = inside;
+      void this.play();
+    } else {
+      this.offsetS = inside;
+      this.onChange();
+    }
+  }
+
+  setLoop(region: LoopRegion | null): void {
+    // 0.25 s: shorter regions are almost always a slipped click, not an intended loop.
+    this.loop = region && region.end - region.start >= 0.25 ? region : null;
+    const here = this.position;
+    this.seek(this.loop ? this.loop.start : here);
+  }
+
   async play(): Promise<void> {
     if (this.playing) return;
     const ctx = audioContext();
@@ -230,23 +283,27 @@ export class AbPlayer {
     const { master, original } = this.levels(this.side);
     this.gainMaster.gain.value = master;
     if (this.gainOriginal) this.gainOriginal.gain.value = original;
-    const when = ctx.currentTime + 0.05;
+    const when = ctx.currentTime + 0.03;
+    const { start, end } = this.region();
+    const offset = this.offsetS >= start && this.offsetS < end ? this.offsetS : start;
     const pairs: [AudioBuffer, GainNode][] = [[this.master, this.gainMaster]];
     if (this.original && this.gainOriginal) pairs.push([this.original, this.gainOriginal]);
     this.sources = pairs.map(([buffer, gain]) => {
       const src = ctx.createBufferSource();
       src.buffer = buffer;
       // A/B listening goes round and round the same passage; stopping at the end only
-      // interrupts it. Both loop over the master's length so they stay in step.
+      // interrupts it. Both loop over the same region of the master's timeline.
       src.loop = true;
-      src.loopEnd = this.master.duration;
+      src.loopStart = start;
+      src.loopEnd = Math.min(end, buffer.duration);
       src.connect(gain);
-      src.start(when, Math.min(this.offsetS, buffer.duration));
+      src.start(when, Math.min(offset, buffer.duration));
       return src;
     });
-    this.startedAtS = when - this.offsetS;
+    this.startedAtS = when;
+    this.startOffsetS = offset;
     this.playing = true;
-    this.timer = window.setInterval(() => this.onChange(), 250);
+    this.timer = window.setInterval(() => this.onChange(), 100);
     this.onChange();
   }
 

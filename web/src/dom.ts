@@ -34,8 +34,17 @@ export function uid(prefix: string): string {
   return `${prefix}-${idCounter}`;
 }
 
-/** Minus sign (U+2212) rather than hyphen: reads as "minus" in screen readers. */
-export function signed(value: number, digits = 1, plus = false): string {
+/** True for a finite number: report fields are null when a measure is undefined (silence). */
+export function isNum(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * Minus sign (U+2212) rather than hyphen: reads as "minus" in screen readers. A missing or
+ * non-finite value (the API sends null, e.g. the loudness of silence) renders as an en dash.
+ */
+export function signed(value: number | null | undefined, digits = 1, plus = false): string {
+  if (!isNum(value)) return '–';
   const rounded = Number(value.toFixed(digits));
   const abs = Math.abs(rounded).toFixed(digits);
   if (rounded < 0) return `\u2212${abs}`;
@@ -55,7 +64,8 @@ export function timeEl(iso: string | null | undefined): HTMLElement {
   return h('time', { datetime: iso }, formatDateTime(iso));
 }
 
-export function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number | null | undefined): string {
+  if (!isNum(bytes)) return '–';
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB'];
   let v = bytes / 1024;

@@ -1,6 +1,5 @@
 // Plain-language wording shown next to the server's own (more technical) descriptions.
-import type { Decision, JobStatus } from './api';
-import { signed } from './dom';
+import type { JobStatus } from './api';
 
 export const kPresetHelp: Record<string, string> = {
   streaming:
@@ -31,7 +30,7 @@ export const kFormatHelp: Record<string, string> = {
   mp3: 'Small and universal, but lossy: fine for sharing, not for distributors.',
 };
 
-export const kStatusHelp: Record<JobStatus, string> = {
+export const kStatusHelp: Partial<Record<JobStatus, string>> = {
   queued: 'Waiting for a free mastering engine.',
   processing: 'Mastering now.',
   done: 'Ready to download.',
@@ -63,76 +62,7 @@ export function stageName(stage: string | null | undefined): string {
   return kStageNames[stage] ?? humanize(stage);
 }
 
-const kDecisionTitles: Record<string, string> = {
-  mode: 'Approach',
-  'limiter.ceiling_dbtp': 'Peak limiter ceiling',
-  'limiter.release_ms': 'Limiter release',
-  'subsonic.cutoff_hz': 'Rumble filter',
-  'eq.curve': 'Tonal balance (EQ)',
-  'multiband.active': 'Multiband compression',
-  'stereo.low_width': 'Bass stereo width',
-  'stereo.high_width': 'Treble stereo width',
-  'output.ceiling_dbtp': 'Output peak ceiling',
-};
-
 export function humanize(id: string): string {
   const text = id.replace(/[._]+/g, ' ').trim();
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-export function decisionTitle(d: Decision): string {
-  // Unknown names lose their unit suffix ("x.cutoff_hz" -> "X cutoff"): the value shows it.
-  return kDecisionTitles[d.name] ?? humanize(d.name.replace(/_(dbtp|db|ms|hz|lufs|lu)$/, ''));
-}
-
-/** A short human rendering of a decision's value, with units taken from the name's suffix. */
-export function decisionValue(d: Decision): string {
-  const v = d.value;
-  if (typeof v === 'boolean') return v ? 'on' : 'off';
-  if (typeof v === 'string') return humanize(v);
-  if (typeof v === 'number') {
-    if (d.name.endsWith('_dbtp')) return `${signed(v, 1)} dBTP`;
-    if (d.name.endsWith('_db')) return `${signed(v, 1, true)} dB`;
-    if (d.name.endsWith('_ms')) return `${v.toFixed(0)} ms`;
-    if (d.name.endsWith('_hz')) return `${v.toFixed(0)} Hz`;
-    if (d.name.endsWith('_lufs')) return `${signed(v, 1)} LUFS`;
-    if (d.name.includes('width')) return `${Math.round(v * 100)} %`;
-    return String(Number(v.toFixed(2)));
-  }
-  if (Array.isArray(v)) {
-    const gains = v
-      .map((p) => (p as { gain_db?: unknown }).gain_db)
-      .filter((g): g is number => typeof g === 'number');
-    if (gains.length > 0) {
-      const lo = Math.min(...gains);
-      const hi = Math.max(...gains);
-      return `${gains.length} bands, ${signed(lo, 1, true)} to ${signed(hi, 1, true)} dB`;
-    }
-    return `${v.length} values`;
-  }
-  return '';
-}
-
-/** Warnings may be plain strings or {code, message} objects. */
-export function warningText(w: unknown): string {
-  if (typeof w === 'string') return w;
-  if (w && typeof w === 'object') {
-    const o = w as { message?: unknown; code?: unknown };
-    if (typeof o.message === 'string') return o.message;
-    if (typeof o.code === 'string') return humanize(o.code);
-  }
-  return JSON.stringify(w);
-}
-
-/** Friendlier text for the error codes a user can act on. */
-export function errorAdvice(code: string): string {
-  const advice: Record<string, string> = {
-    corrupt_file: 'The file seems damaged. Export it again from your audio software and retry.',
-    unsupported_format: 'This file type is not supported. WAV, FLAC, MP3, Ogg or AIFF work.',
-    payload_too_large: 'The file is larger than the upload limit.',
-    rate_limited: 'Too many attempts. Please wait a minute and try again.',
-    unauthorized: 'Please sign in again.',
-    quota_exceeded: 'You have used this period’s mastering allowance.',
-  };
-  return advice[code] ?? '';
 }

@@ -10,7 +10,23 @@ export const state = {
   localFiles: new Map<string, File>(),
   /** A job just created, so its page shows at once (queued) without waiting for a GET. */
   justCreated: null as Job | null,
+  /**
+   * Versions of one track made in this tab ("Master again" re-sends the held original): job id
+   * -> the ids of every version of the same file, oldest first.
+   */
+  versions: new Map<string, string[]>(),
+  /** The API did not answer at load: shown instead of the sign-in form. */
+  unreachable: false,
 };
+
+/** Records `newId` as a new version of the track behind `fromId` (same local file). */
+export function addVersion(fromId: string, newId: string): void {
+  const list = state.versions.get(fromId) ?? [fromId];
+  list.push(newId);
+  for (const id of list) state.versions.set(id, list);
+  const file = state.localFiles.get(fromId);
+  if (file) state.localFiles.set(newId, file);
+}
 
 export async function loadCatalog(): Promise<Catalog> {
   state.catalog ??= await api.catalog();
@@ -33,5 +49,6 @@ export function navigate(hash: string): void {
 export function sessionEnded(): void {
   state.user = null;
   state.localFiles.clear();
+  state.versions.clear();
   navigate('#/signin');
 }

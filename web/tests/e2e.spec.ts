@@ -17,6 +17,15 @@ function parseShown(text: string): number {
   return Number(m[1]);
 }
 
+/** Opens the phone menu first when the navigation is folded. */
+export async function navLink(page: Page, name: string): Promise<void> {
+  const menu = page.locator('#menu-button');
+  if (await menu.isVisible()) {
+    if ((await menu.getAttribute('aria-expanded')) !== 'true') await menu.click();
+  }
+  await page.getByRole('navigation', { name: 'Main' }).getByRole(name === 'Sign out' ? 'button' : 'link', { name, exact: true }).click();
+}
+
 async function shot(page: Page, project: string, name: string): Promise<void> {
   const file = path.join(outDir, 'screenshots', project, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -66,8 +75,7 @@ test('whole flow: sign up, master, compare, download, list, sign out and in', as
   });
 
   await test.step('sign up', async () => {
-    await page.goto('/');
-    await expect(page).toHaveURL(/#\/signin$/);
+    await page.goto('/#/signin');
     await expect(page.getByRole('heading', { level: 1, name: 'Sign in' })).toBeVisible();
     await shot(page, project, '01-sign-in');
     await page.getByRole('link', { name: 'Create an account' }).click();
@@ -80,7 +88,8 @@ test('whole flow: sign up, master, compare, download, list, sign out and in', as
     await shot(page, project, '02-sign-up');
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Master a track' })).toBeVisible();
-    await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('Dana Duck');
+    // On a phone the navigation is folded behind the menu button.
+    await expect(page.locator('#site-nav')).toContainText('Dana Duck');
   });
 
   await test.step('choose a file (drop and file input) and settings', async () => {
@@ -179,8 +188,9 @@ test('whole flow: sign up, master, compare, download, list, sign out and in', as
   await test.step('waveforms, spectrum and loudness-matched A/B', async () => {
     const player = page.locator('.player');
     await expect(player).toHaveAttribute('data-state', 'paused', { timeout: 30_000 });
-    await expect(page.getByRole('img', { name: 'Waveform of the original' })).toBeVisible();
-    await expect(page.getByRole('img', { name: 'Waveform of the master' })).toBeVisible();
+    // The waveforms are position sliders (click to seek, arrows to move).
+    await expect(page.getByRole('slider', { name: /^Waveform of the original/ })).toBeVisible();
+    await expect(page.getByRole('slider', { name: /^Waveform of the master/ })).toBeVisible();
     await expect(page.getByRole('img', { name: /Third-octave spectrum/ })).toBeVisible();
     await expect(page.getByText('Loudness-matched: the original is played')).toBeVisible();
     // The canvases were drawn: not one uniform colour.
@@ -198,8 +208,65 @@ test('whole flow: sign up, master, compare, download, list, sign out and in', as
     await expect(page.locator('.position')).not.toHaveText(/^0:00 \//, { timeout: 5_000 });
     await page.getByLabel('Original, loudness-matched (A)').check();
     await expect(player).toHaveAttribute('data-side', 'original');
-    await shot(page, project, '05-result');
+    // Seek by clicking the waveform, paused so the position read back is exact: halfway into
+    // the 6 s file is 3 s (+-0.1 s: the click lands on a whole pixel, ~5 ms here, and the
+    // waveform's edges are rounded to pixels too).
+    const surface = page.locator('.wave-master .wave-surface');
     await page.getByRole('button', { name: 'Pause' }).click();
+    await expect(player).toHaveAttribute('data-state', 'paused');
+    await surface.scrollIntoViewIfNeeded();
+    const box = (await surface.boundingBox())!;
+    await surface.click({ position: { x: box.width / 2, y: box.height / 2 } });
+    await expect.poll(async () => Number(await player.getAttribute('data-position'))).toBeGreaterThan(2.9);
+    expect(Number(await player.getAttribute('data-position'))).toBeLessThan(3.1);
+    await page.getByRole('button', { name: 'Play' }).click();
+    await expect(player).toHaveAttribute('data-state', 'playing');
+    // Instant A/B by keyboard, at the same position.
+    await page.keyboard.press('b');
+    await expect(player).toHaveAttribute('data-side', 'master');
+    await page.keyboard.press('a');
+    await expect(player).toHaveAttribute('data-side', 'original');
+    // Switching never restarts or re-seeks playback. Read inside the page, in one task, so the
+    // test's own round trips do not count: the position after the switch is the one shown
+    // before plus at most one refresh interval (100 ms) and a frame, < 0.3 s even on a loaded
+    // machine; a restart would show about 0 (the track start), not ~3 s.
+    const [p0, p1, side] = await page.evaluate(() => {
+      const el = document.querySelector<HTMLElement>('.player')!;
+      const before = Number(el.dataset.position);
+      document.dispatchEvent(new KeyboardEvent('keydown', { key: 'b' }));
+      return [before, Number(el.dataset.position), el.dataset.side];
+    });
+    expect(side).toBe('master');
+    expect(p0).toBeGreaterThan(2.9);
+    expect(p1 - p0).toBeGreaterThanOrEqual(0);
+    expect(p1 - p0).toBeLessThan(0.3);
+    // Drag from 20 % to 60 %: a loop of 1.2..3.6 s, and the playhead stays inside it.
+    // Measured again: the clicks above may have scrolled the page (phone).
+    await surface.scrollIntoViewIfNeeded();
+    const box2 = (await surface.boundingBox())!;
+    const y = box2.y + box2.height / 2;
+    await page.mouse.move(box2.x + box2.width * 0.2, y);
+    await page.mouse.down();
+    await page.mouse.move(box2.x + box2.width * 0.6, y, { steps: 4 });
+    await page.mouse.up();
+    await expect(player).toHaveAttribute('data-loop', /^1\.\d+-3\.\d+$/);
+    await page.waitForTimeout(2600); // longer than the loop: it must have wrapped
+    const pos = Number(await player.getAttribute('data-position'));
+    expect(pos).toBeGreaterThanOrEqual(1.1);
+    expect(pos).toBeLessThanOrEqual(3.7);
+    // The keyboard way to a loop, on the focused waveform: [ marks the start, ] the end.
+    await page.keyboard.press('l');
+    await expect(player).toHaveAttribute('data-loop', '');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await surface.focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('[');
+    await page.keyboard.press('ArrowRight'); // 5 s on
+    await page.keyboard.press(']');
+    await expect(player).toHaveAttribute('data-loop', '0.00-5.00');
+    await shot(page, project, '05-result');
+    await page.keyboard.press('l');
+    await expect(player).toHaveAttribute('data-loop', '');
     await expect(player).toHaveAttribute('data-state', 'paused');
     await expectLabelledControls(page);
     await expectNoHorizontalScroll(page);
@@ -217,13 +284,40 @@ test('whole flow: sign up, master, compare, download, list, sign out and in', as
     expect(data.subarray(0, 4).toString('latin1')).toBe(format.magic);
   });
 
+  if (!phone) {
+    await test.step('master again with other settings, without a second upload', async () => {
+      const firstUrl = page.url();
+      await page.getByLabel('Preset').selectOption('loud');
+      await page.getByRole('button', { name: 'Master again' }).click();
+      await expect(page).not.toHaveURL(firstUrl, { timeout: 30_000 });
+      await expect(page.getByRole('heading', { level: 1, name: 'Your master is ready' })).toBeVisible({ timeout: 90_000 });
+      // -9 LUFS is the loud preset; +-0.2 as in "result numbers".
+      const after = parseShown(await page.locator('[data-metric="after-lufs"]').innerText());
+      expect(Math.abs(after - -9)).toBeLessThanOrEqual(0.2);
+      const versions = page.locator('ol.versions > li');
+      await expect(versions).toHaveCount(2);
+      await expect(versions.nth(1)).toContainText('Changed: preset Streaming → Loud');
+      await expect(versions.nth(0).locator('audio')).toHaveCount(1);
+      await shot(page, project, '05b-versions');
+      await page.goto(firstUrl);
+      await expect(page.getByRole('heading', { level: 1, name: 'Your master is ready' })).toBeVisible();
+    });
+  }
+
   await test.step('the job in the list, and reopened without the local file', async () => {
-    await page.getByRole('link', { name: 'My jobs' }).click();
+    await navLink(page, 'My jobs');
     await expect(page.getByRole('heading', { level: 1, name: 'My jobs' })).toBeVisible();
     const item = page.locator('.job-item').first();
     await expect(item).toContainText(path.basename(wavPath));
     await expect(item.locator('[data-status]')).toHaveAttribute('data-status', 'done');
     await expectNoHorizontalScroll(page);
+    await page.getByLabel('Search').fill('no-such-track');
+    await expect(page.locator('.job-item')).toHaveCount(0);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Show').selectOption('done');
+    await expect(page.locator('.job-item').first()).toContainText(path.basename(wavPath));
+    await expect(item.getByRole('button', { name: /^Play the master/ })).toBeVisible();
+    await expect(item.getByRole('link', { name: /^Download the master/ })).toBeVisible();
     await shot(page, project, '06-jobs');
     // After a reload the tab no longer holds the original: the master alone, with the reason.
     await page.goto(jobUrl);
@@ -239,20 +333,20 @@ test('whole flow: sign up, master, compare, download, list, sign out and in', as
       page.once('dialog', (d) => void d.accept());
       await page.getByRole('button', { name: 'Delete now' }).click();
       await expect(page.getByRole('heading', { level: 1, name: 'This master was deleted' })).toBeVisible();
-      await page.getByRole('link', { name: 'My jobs' }).click();
+      await navLink(page, 'My jobs');
       await expect(page.locator('.job-item').first().locator('[data-status]')).toHaveAttribute('data-status', 'deleted');
       await shot(page, project, '08-deleted');
     });
   }
 
   await test.step('sign out and sign in again', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await navLink(page, 'Sign out');
     await expect(page.getByRole('heading', { level: 1, name: 'Sign in' })).toBeVisible();
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Master a track' })).toBeVisible();
-    await page.getByRole('link', { name: 'My jobs' }).click();
+    await navLink(page, 'My jobs');
     await expect(page.locator('.job-item').first()).toContainText(path.basename(wavPath));
     await shot(page, project, '09-signed-in-again');
   });
@@ -290,7 +384,7 @@ test('account: correct the name, export the data, delete the account', async ({ 
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Master a track' })).toBeVisible();
 
-  await page.getByRole('link', { name: 'Account' }).click();
+  await navLink(page, 'Account');
   await expect(page.getByRole('heading', { level: 1, name: 'Your account and data' })).toBeVisible();
   await expectLabelledControls(page);
   await expectNoHorizontalScroll(page);
@@ -299,7 +393,7 @@ test('account: correct the name, export the data, delete the account', async ({ 
   await page.getByLabel('Name', { exact: true }).fill('Erin E.');
   await page.getByRole('button', { name: 'Save name' }).click();
   await expect(page.getByRole('status')).toContainText('saved');
-  await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('Erin E.');
+  await expect(page.locator('#site-nav')).toContainText('Erin E.');
 
   // Access and portability: a JSON file with the profile, and nothing secret.
   const [download] = await Promise.all([

@@ -6,7 +6,7 @@ const out = process.env.QUACK_TEST_OUTPUT ?? path.resolve(import.meta.dirname, '
 
 export default defineConfig({
   testDir: '.',
-  testMatch: 'e2e.spec.ts',
+  testMatch: ['e2e.spec.ts', 'robust.spec.ts', 'pages.spec.ts'],
   outputDir: path.join(out, 'playwright'),
   // One worker: the machine has 2 cores shared with the server and its mastering worker.
   workers: 1,

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Browser test of the web UI against the real server. Builds nothing: ctest passes the CLI, and
 # `make build` has built web/dist and installed web/node_modules.
-#   usage: run-e2e.sh QUACK_CLI SOURCE_DIR [OUTPUT_DIR]
+#   usage: run-e2e.sh QUACK_CLI SOURCE_DIR [OUTPUT_DIR [PLAYWRIGHT_ARGS...]]
 # Exits 77 (ctest SKIP_RETURN_CODE) only when Chromium, web/dist or web/node_modules is missing.
 # QUACK_E2E_BASE_URL set: use that already-running server instead of starting one.
 set -euo pipefail
 
 cli=${1:?usage: run-e2e.sh QUACK_CLI SOURCE_DIR [OUTPUT_DIR]}
-src=${2:?usage: run-e2e.sh QUACK_CLI SOURCE_DIR [OUTPUT_DIR]}
+src=$(cd "${2:?usage: run-e2e.sh QUACK_CLI SOURCE_DIR [OUTPUT_DIR]}" && pwd)
 out=${3:-${QUACK_TEST_OUTPUT:-$PWD/web-e2e}}
 web=$src/web
 chromium=${CHROMIUM:-/usr/bin/chromium}
@@ -40,11 +40,21 @@ else
   cp "$src/tests/fixtures/tone_48k_stereo_s24.wav" "$wav"
 fi
 
+# Digital silence: the engine passes it through; the page must still render (issue 14).
+silent=$tmp/e2e-silent.wav
+if command -v sox >/dev/null; then
+  sox -n -r 44100 -c 2 -b 16 "$silent" trim 0 3
+else
+  cp "$src/tests/fixtures/tone_48k_stereo_s24.wav" "$silent"
+fi
+
 base_url=${QUACK_E2E_BASE_URL:-}
 if [[ -z $base_url ]]; then
   [[ -x $cli ]] || { echo "web_e2e: no CLI at $cli" >&2; exit 1; }
   log=$out/server.log
-  "$cli" serve --port 0 --data-dir "$tmp/data" --web-root "$web/dist" >"$log" 2>&1 &
+  # Every test signs up a fresh user from 127.0.0.1: lift the per-address registration limit
+  # (10 an hour by default) for this throw-away server only.
+  QUACK_REGISTRATIONS_PER_HOUR=1000 "$cli" serve --port 0 --data-dir "$tmp/data" --web-root "$web/dist" >"$log" 2>&1 &
   server_pid=$!
   # The server logs the address it bound (port 0: the kernel picks one).
   for _ in $(seq 1 200); do
@@ -66,12 +76,12 @@ if [[ -z $base_url ]]; then
 fi
 echo "web_e2e: server $base_url, output $out"
 
-export QUACK_E2E_BAD_WAV=$src/tests/fixtures/bad_corrupt_header.wav
+export QUACK_E2E_BAD_WAV=$src/tests/fixtures/bad_corrupt_header.wav QUACK_E2E_SILENT_WAV=$silent
 export QUACK_E2E_BASE_URL=$base_url QUACK_E2E_WAV=$wav QUACK_TEST_OUTPUT=$out CHROMIUM=$chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 cd "$web"
 status=0
-node_modules/.bin/playwright test --config tests/playwright.config.ts || status=$?
+node_modules/.bin/playwright test --config tests/playwright.config.ts "${@:4}" || status=$?
 
 # Privacy: the server log must not carry the test users' emails or password.
 if [[ -n $server_pid ]] && grep -qE 'e2e-(desktop|phone)-[0-9]+@example\.test|correct horse battery staple' "$out/server.log"; then

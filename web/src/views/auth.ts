@@ -1,6 +1,6 @@
 import { api, ApiError } from '../api';
 import { h, uid } from '../dom';
-import { errorAdvice } from '../help';
+import { plainError } from '../errors';
 import { navigate, state, type View } from '../state';
 
 function field(
@@ -69,9 +69,7 @@ export function authView(mode: 'signin' | 'signup', onSignedIn: () => void): Vie
         navigate('#/new');
       })
       .catch((err: unknown) => {
-        const e2 = err instanceof ApiError ? err : new ApiError(0, 'unknown', String(err));
-        const advice = errorAdvice(e2.code);
-        error.textContent = advice ? `${e2.message} ${advice}` : e2.message;
+        error.textContent = plainError(err instanceof ApiError ? err : new ApiError(0, 'unknown', String(err)));
         submit.disabled = false;
         (signup ? name.input : email.input).focus();
       });

@@ -1,9 +1,22 @@
-import { api, ApiError, contentTypeFor, uploadFile, type Catalog, type Choice } from '../api';
+import { api, ApiError, kAudioExtensions, kDefaultMaxUploadBytes, type Catalog, type Choice } from '../api';
 import { formatBytes, h, signed, uid } from '../dom';
-import { errorAdvice, humanize, kFormatHelp, kIntensityHelp, kPresetHelp, kStyleHelp } from '../help';
+import { plainError } from '../errors';
+import { humanize, kFormatHelp, kIntensityHelp, kPresetHelp, kStyleHelp } from '../help';
+import { uploadAndCreate } from '../submit';
 import { loadCatalog, navigate, sessionEnded, state, type View } from '../state';
 
-const kAccept = 'audio/*,.wav,.wave,.flac,.mp3,.ogg,.opus,.aif,.aiff';
+const kAccept = ['audio/*', ...kAudioExtensions.map((e) => `.${e}`)].join(',');
+
+/** Why a picked file cannot be mastered, checked at once (before any upload), or ''. */
+export function fileProblem(f: File, maxBytes: number): string {
+  const ext = f.name.toLowerCase().includes('.') ? (f.name.toLowerCase().split('.').pop() ?? '') : '';
+  if (!kAudioExtensions.includes(ext) && !(f.type.startsWith('audio/') && ext === '')) {
+    return `“${f.name}” is not an audio file we can master. Use WAV, FLAC, AIFF, MP3, Ogg, Opus or M4A (AAC or ALAC).`;
+  }
+  if (f.size === 0) return `“${f.name}” is empty.`;
+  if (f.size > maxBytes) return `“${f.name}” is ${formatBytes(f.size)}, more than the ${formatBytes(maxBytes)} limit. Export a shorter file, or FLAC instead of WAV (about half the size).`;
+  return '';
+}
 
 interface RadioOption {
   id: string;
@@ -51,6 +64,7 @@ function selected(form: HTMLFormElement, name: string): string {
 
 function buildForm(catalog: Catalog): HTMLFormElement {
   let file: File | null = null;
+  const maxBytes = catalog.limits?.max_upload_bytes ?? kDefaultMaxUploadBytes;
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const error = h('div', { class: 'error', role: 'alert' });
 
@@ -63,11 +77,19 @@ function buildForm(catalog: Catalog): HTMLFormElement {
     h('p', { class: 'drop-title', id: 'drop-help' }, 'Drag and drop your mix here, or'),
     fileInput,
     h('label', { for: 'file', class: 'button' }, 'Choose an audio file…'),
-    h('p', { class: 'hint' }, 'WAV, FLAC, AIFF, MP3 or Ogg.'),
+    h('p', { class: 'hint', id: 'limits' }, `WAV, FLAC, AIFF, MP3, Ogg, Opus or M4A (AAC, ALAC); mono or stereo; up to ${formatBytes(maxBytes)}.`),
     chosen,
   );
   const choose = (f: File | null | undefined): void => {
     if (!f) return;
+    const problem = fileProblem(f, maxBytes);
+    if (problem) {
+      file = null;
+      chosen.textContent = 'No file chosen yet.';
+      dropZone.classList.remove('has-file');
+      error.textContent = problem;
+      return;
+    }
     file = f;
     chosen.textContent = `Chosen: ${f.name} (${formatBytes(f.size)})`;
     dropZone.classList.add('has-file');
@@ -130,7 +152,8 @@ function buildForm(catalog: Catalog): HTMLFormElement {
   showFormatHelp();
 
   const progress = h('progress', { id: 'upload-progress', max: 100, value: 0, 'aria-label': 'Upload progress' });
-  const progressWrap = h('div', { class: 'progress-wrap', hidden: true }, h('label', { for: 'upload-progress' }, 'Uploading'), progress);
+  const progressText = h('span', { class: 'progress-text' });
+  const progressWrap = h('div', { class: 'progress-wrap', hidden: true }, h('label', { for: 'upload-progress' }, 'Uploading'), progress, progressText);
   const cancel = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Cancel upload');
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Upload and master');
 
@@ -206,31 +229,28 @@ function buildForm(catalog: Catalog): HTMLFormElement {
     progress.value = 0;
     let lastAnnounced = -1;
     status.textContent = `Uploading ${f.name}…`;
-    api
-      .createUpload(f.name, f.size, contentTypeFor(f))
-      .then((slot) =>
-        uploadFile(
-          slot,
-          f,
-          (fraction) => {
-            const pct = Math.round(fraction * 100);
-            progress.value = pct;
-            // Announce in 25 % steps: every percent would flood a screen reader.
-            const step = Math.floor(pct / 25);
-            if (step !== lastAnnounced) {
-              lastAnnounced = step;
-              status.textContent = `Uploading ${f.name}: ${pct} %`;
-            }
-          },
-          aborter?.signal,
-        ).then(() => slot.upload_id),
-      )
-      .then((uploadId) => {
-        cancel.hidden = true;
-        status.textContent = 'Upload complete. Starting the mastering job…';
-        return api.createJob({ ...job, upload_id: uploadId });
-      })
+    const t0 = performance.now();
+    uploadAndCreate(f, job, {
+      signal: aborter.signal,
+      onProgress: (fraction) => {
+        const pct = Math.round(fraction * 100);
+        progress.value = pct;
+        const elapsed = (performance.now() - t0) / 1000;
+        const left = fraction > 0.02 && elapsed > 1 ? Math.round((elapsed * (1 - fraction)) / fraction) : null;
+        progressText.textContent = `${pct} %${left !== null && pct < 100 ? `, about ${left < 60 ? `${left} s` : `${Math.round(left / 60)} min`} left` : ''}`;
+        // Announce in 25 % steps: every percent would flood a screen reader.
+        const step = Math.floor(pct / 25);
+        if (step !== lastAnnounced) {
+          lastAnnounced = step;
+          status.textContent = pct >= 100 ? 'Upload complete. Starting the mastering job…' : `Uploading ${f.name}: ${pct} %`;
+        }
+      },
+      onWaiting: (err) => {
+        status.textContent = `${plainError(err)} The upload starts again by itself when the connection is back.`;
+      },
+    })
       .then((created) => {
+        cancel.hidden = true;
         state.localFiles.set(created.id, f);
         state.justCreated = created;
         navigate(`#/jobs/${encodeURIComponent(created.id)}`);
@@ -241,11 +261,11 @@ function buildForm(catalog: Catalog): HTMLFormElement {
           sessionEnded();
           return;
         }
-        const advice = errorAdvice(e2.code);
-        error.textContent = advice ? `${e2.message} ${advice}` : e2.message;
+        error.textContent = e2.code === 'payload_too_large' ? `${plainError(e2)} The limit is ${formatBytes(maxBytes)}.` : plainError(e2);
         status.textContent = '';
         progressWrap.hidden = true;
         submit.disabled = false;
+        submit.textContent = e2.code === 'aborted' ? 'Upload and master' : 'Try again';
         cancel.hidden = true;
         submit.focus();
       });
@@ -266,7 +286,7 @@ export function uploadView(): View {
     .then((catalog) => body.replaceWith(buildForm(catalog)))
     .catch((err: unknown) => {
       body.replaceChildren(
-        h('p', { class: 'error', role: 'alert' }, `Could not load the mastering options: ${err instanceof Error ? err.message : String(err)}`),
+        h('p', { class: 'error', role: 'alert' }, `Could not load the mastering options. ${plainError(err)}`),
       );
     });
   return { title: 'Master a track', root };
