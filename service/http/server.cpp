@@ -438,8 +438,14 @@ struct HttpServer::Impl {
             co_return co_await writeError(stream, ApiErrorCode::NotFound, "not found", version, keepAlive);
         // Vite puts content-hashed names under /assets/: cache those forever, revalidate the rest.
         const bool immutable = !file->spaFallback && startsWith(req.path, "/assets/");
-        const HeaderList extra{{"Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache"}};
-        co_return co_await serveFile(stream, file->path, mimeTypeFor(file->path), extra, version, keepAlive, head);
+        HeaderList extra{{"Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache"},
+                         {"Vary", "Accept-Encoding"}};
+        // The web build writes .br/.gz copies beside each text asset: send one the client takes.
+        const auto encoded = precompressedVariant(file->path, req.header("accept-encoding").value_or(""));
+        if (encoded)
+            extra.emplace_back("Content-Encoding", std::string(encoded->encoding));
+        co_return co_await serveFile(stream, encoded ? encoded->path : file->path, mimeTypeFor(file->path), extra,
+                                     version, keepAlive, head);
     }
 
     awaitable<void> session(tcp::socket socket) {

@@ -12,7 +12,7 @@ std::string_view mimeTypeFor(std::string_view filename) {
     struct Entry {
         std::string_view ext, type;
     };
-    static constexpr std::array<Entry, 22> kTypes{{
+    static constexpr std::array<Entry, 24> kTypes{{
         {".html", "text/html; charset=utf-8"},
         {".js", "text/javascript; charset=utf-8"},
         {".mjs", "text/javascript; charset=utf-8"},
@@ -34,6 +34,8 @@ std::string_view mimeTypeFor(std::string_view filename) {
         {".wav", "audio/wav"},
         {".flac", "audio/flac"},
         {".mp3", "audio/mpeg"},
+        {".ogg", "audio/ogg"},
+        {".opus", "audio/ogg"},
         {".xml", "application/xml"},
     }};
     const auto dot = filename.rfind('.');
@@ -132,6 +134,57 @@ std::optional<StaticFile> resolveStaticFile(const std::string& rootDir, std::str
         return std::nullopt;
     if (auto f = regularInside(root, root / "index.html"))
         return StaticFile{*f, true};
+    return std::nullopt;
+}
+
+namespace {
+/// Whether Accept-Encoding allows `coding` (RFC 9110 12.5.3): listed (or "*") with q > 0.
+bool accepts(std::string_view header, std::string_view coding) {
+    bool star = false;
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        std::string_view item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        const auto semi = item.find(';');
+        std::string_view name = item.substr(0, semi), params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+        auto trim = [](std::string_view v) {
+            while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+                v.remove_prefix(1);
+            while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+                v.remove_suffix(1);
+            return v;
+        };
+        name = trim(name);
+        params = trim(params);
+        // "q=0", "q=0.", "q=0.0", "q=0.00", "q=0.000": refused. Anything else (or no q): allowed.
+        bool refused = false;
+        if (params.size() >= 3 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
+            const auto q = params.substr(2);
+            refused = q[0] == '0' && q.find_first_not_of("0.", 1) == std::string_view::npos;
+        }
+        std::string lower(name);
+        for (auto& c : lower)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        if (lower == coding)
+            return !refused;
+        if (lower == "*")
+            star = !refused;
+    }
+    return star;
+}
+} // namespace
+
+std::optional<EncodedFile> precompressedVariant(const std::string& path, std::string_view acceptEncoding) {
+    std::error_code ec;
+    for (const auto& [suffix, coding] : {std::pair<std::string_view, std::string_view>{".br", "br"}, {".gz", "gzip"}}) {
+        if (!accepts(acceptEncoding, coding))
+            continue;
+        std::string candidate = path;
+        candidate += suffix;
+        if (fs::is_regular_file(candidate, ec))
+            return EncodedFile{candidate, coding};
+    }
     return std::nullopt;
 }
 

@@ -24,6 +24,15 @@ struct StaticFile {
 /// file with an extension stays missing, so a lost asset is a 404, not HTML parsed as script.
 std::optional<StaticFile> resolveStaticFile(const std::string& root, std::string_view urlPath);
 
+/// A precompressed copy of a static file that the client accepts: "<path>.br" when
+/// Accept-Encoding allows br, else "<path>.gz" when it allows gzip (a q=0 refuses), provided
+/// the copy exists beside the file (the web build writes them). nullopt: send the file as is.
+struct EncodedFile {
+    std::string path;
+    std::string_view encoding; ///< "br" or "gzip"
+};
+std::optional<EncodedFile> precompressedVariant(const std::string& path, std::string_view acceptEncoding);
+
 /// Percent-decodes a path; nullopt on a malformed escape or a decoded NUL.
 std::optional<std::string> percentDecode(std::string_view s);
 

@@ -227,6 +227,15 @@ TEST_F(BadInput, HttpLimitsAndStaticFiles) {
     EXPECT_EQ(js.status, 200);
     EXPECT_EQ(js.header("content-type"), "text/javascript; charset=utf-8");
     EXPECT_NE(js.header("cache-control").find("immutable"), std::string::npos);
+    EXPECT_EQ(js.header("content-encoding"), ""); // the client asked for no encoding
+    // The build's brotli copy, for a client that takes br; same type, Vary for caches.
+    std::ofstream(dir_ / "web" / "assets" / "app-1234.js.br") << "BROTLI";
+    auto br = c.request("GET", "/assets/app-1234.js", "", {{"Accept-Encoding", "gzip, deflate, br"}});
+    EXPECT_EQ(br.status, 200);
+    EXPECT_EQ(br.header("content-encoding"), "br");
+    EXPECT_EQ(br.body, "BROTLI");
+    EXPECT_EQ(br.header("content-type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(br.header("vary"), "Accept-Encoding");
     // App routes fall back to index.html; lost assets and API routes do not.
     auto route = c.get("/jobs/job_123");
     EXPECT_EQ(route.status, 200);

@@ -113,5 +113,33 @@ TEST(StaticFiles, MimeAndTraversal) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(StaticFiles, PrecompressedCopyOnlyWhenAcceptedAndPresent) {
+    const auto dir = test::makeTempDir("encoded");
+    const auto js = (dir / "app.js").string(), css = (dir / "app.css").string();
+    std::ofstream(js) << "a";
+    std::ofstream(js + ".br") << "b";
+    std::ofstream(js + ".gz") << "g";
+    std::ofstream(css) << "c";
+    std::ofstream(css + ".gz") << "g";
+    auto pick = [](const std::string& path, std::string_view accept) {
+        auto v = precompressedVariant(path, accept);
+        return v ? std::string(v->encoding) : std::string("identity");
+    };
+    EXPECT_EQ(pick(js, "gzip, deflate, br, zstd"), "br"); // Chromium's header
+    EXPECT_EQ(pick(js, "gzip"), "gzip");
+    EXPECT_EQ(pick(js, "br;q=0, gzip;q=0.5"), "gzip");
+    EXPECT_EQ(pick(js, "BR ; q=1.0"), "br");
+    EXPECT_EQ(pick(js, "*"), "br");
+    EXPECT_EQ(pick(js, "*;q=0"), "identity");
+    EXPECT_EQ(pick(js, "gzip;q=0.000"), "identity");
+    EXPECT_EQ(pick(js, ""), "identity");
+    EXPECT_EQ(pick(js, "deflate"), "identity");
+    EXPECT_EQ(pick(css, "br, gzip"), "gzip"); // no .br copy: the next accepted one
+    EXPECT_EQ(pick((dir / "none.js").string(), "br, gzip"), "identity");
+    EXPECT_EQ(precompressedVariant(js, "br")->path, js + ".br");
+    EXPECT_EQ(mimeTypeFor("example.ogg"), "audio/ogg");
+    std::filesystem::remove_all(dir);
+}
+
 } // namespace
 } // namespace quack::service::http
