@@ -78,6 +78,8 @@ class WavSource final : public AudioSource {
         const auto rate = static_cast<int>(le32(f + 4));
         blockAlign_ = le16(f + 12);
         const int bits = le16(f + 14);
+        if (tag == 0 || bits == 0 || blockAlign_ == 0 || channels == 0)
+            return corrupt("its fmt chunk is invalid"); // libsndfile: the header cannot be parsed
         if (tag == kFormatExtensible)
             tag = le16(f + 24); // the sub-format GUID starts with the format tag
         if (tag == kFormatPcm && bits == 8)
