@@ -264,12 +264,23 @@ class WavWriter final : public AudioWriter {
     Status close() override {
         if (!file_.isOpen())
             return {};
-        auto s = header(written_);
+        // RIFF chunks are word-aligned: an odd data chunk (24-bit mono or 3-channel with an odd
+        // frame count) is followed by a pad byte the RIFF size counts and the data size does not.
+        Status s = dataBytes(written_) % 2 ? file_.append(kPad, 1) : Status{};
+        if (s)
+            s = header(written_);
         auto c = file_.close();
         return s ? c : s;
     }
 
   private:
+    static constexpr unsigned char kPad[1] = {0};
+
+    std::uint32_t dataBytes(FrameCount frames) const {
+        const int width = bits_ == 0 ? 4 : bits_ / 8;
+        return static_cast<std::uint32_t>(frames * options_.channels * width);
+    }
+
     /// libsndfile's layout: RIFF, WAVE, fmt (16 bytes), then for float a fact chunk and a
     /// 24-byte PAD chunk (where libsndfile reserves room for its PEAK chunk), then data.
     Status header(FrameCount frames) {
@@ -277,7 +288,7 @@ class WavWriter final : public AudioWriter {
         const int width = isFloat ? 4 : bits_ / 8;
         const std::uint32_t channels = static_cast<std::uint32_t>(options_.channels);
         const auto rate = static_cast<std::uint32_t>(options_.sampleRate);
-        const auto dataBytes = static_cast<std::uint32_t>(frames * options_.channels * width);
+        const std::uint32_t data = dataBytes(frames);
         std::vector<unsigned char> h;
         auto tag = [&](const char* t) { h.insert(h.end(), t, t + 4); };
         auto u32 = [&](std::uint32_t v) {
@@ -290,7 +301,7 @@ class WavWriter final : public AudioWriter {
         };
         const std::uint32_t headerBytes = isFloat ? 88 : 44;
         tag("RIFF");
-        u32(headerBytes - 8 + dataBytes);
+        u32(headerBytes - 8 + data + data % 2);
         tag("WAVE");
         tag("fmt ");
         u32(16);
@@ -309,7 +320,7 @@ class WavWriter final : public AudioWriter {
             h.insert(h.end(), 24, 0);
         }
         tag("data");
-        u32(dataBytes);
+        u32(data);
         assert(h.size() == headerBytes);
         return file_.writeAt(0, h.data(), h.size());
     }
