@@ -6,7 +6,7 @@ RELEASE := build/release
 DEBUG := build/debug
 CORPUS ?= /tmp/quack-corpus
 
-.PHONY: deps web test-env run-scaled build build-debug run test test-release test-sanitize corpus bench clean format
+.PHONY: deps web wasm test-env run-scaled build build-debug run test test-release test-sanitize corpus bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -27,7 +27,13 @@ tests/env/node_modules/.package-lock.json: tests/env/package-lock.json
 	cd tests/env && npm ci --no-audit --no-fund
 	@touch $@
 
-build: deps web
+# The engine as WebAssembly (build/wasm/quack_engine.{mjs,wasm}; engine/wasm/README.md). Debian's
+# emscripten runs under the machine's Node, which needs Debian's module folder for acorn.
+wasm: deps
+	@NODE_PATH=/usr/share/nodejs emcmake cmake -S engine/wasm -B build/wasm -G Ninja >/dev/null
+	@NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j $(JOBS)
+
+build: deps web wasm
 	@cmake --preset release >/dev/null
 	@cmake --build $(RELEASE) -j $(JOBS)
 

@@ -26,6 +26,8 @@ PACKAGES=(
   # tests and benchmarks: GoogleTest, Google Benchmark, libebur128 as the independent meter,
   # ffmpeg (ebur128/loudnorm peers), sox
   libgtest-dev libgmock-dev libbenchmark-dev libebur128-dev ffmpeg sox time util-linux
+  # the engine as WebAssembly (make wasm); emcc's JS optimiser needs acorn (NODE_PATH below)
+  emscripten node-acorn
 )
 
 missing=()

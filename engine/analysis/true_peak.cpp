@@ -169,7 +169,7 @@ double kernel4(double u) {
 ///   anti [H][kPairs]      d_k of each pair
 ///   end  [H]              (kEnd only) phase P: end[0] = c[H], end[j] = c[H + j], j = 1..H-1
 template <int kTaps, int kPairs, bool kEnd>
-constexpr int kMirrorCoefs = kTaps / 2 * (2 * kPairs + 1 + (kEnd ? 1 : 0));
+[[maybe_unused]] constexpr int kMirrorCoefs = kTaps / 2 * (2 * kPairs + 1 + (kEnd ? 1 : 0));
 
 /// Portable exact kernel for kFrames consecutive frames: x points at the first input of the
 /// first frame's window, bc is the mirror table with every coefficient stored kFrames times in

@@ -647,9 +647,9 @@ class EarlyWriteback {
     }
 
   private:
-    static constexpr FrameCount kEveryFrames = 1 << 18; ///< ~1.5 MB of 24-bit stereo
+    [[maybe_unused]] static constexpr FrameCount kEveryFrames = 1 << 18; ///< ~1.5 MB of 24-bit stereo
     int fd_ = -1;
-    FrameCount last_ = 0;
+    [[maybe_unused]] FrameCount last_ = 0; ///< used on Linux only
 };
 
 struct RenderResult {
@@ -683,7 +683,7 @@ class OutputMeter {
                 left -= n;
             }
         Analysis a = analyzer_.finish();
-        const double strict = std::max(a.truePeakDbtp, linToDb(peak_));
+        const double strict = std::max(a.truePeakDbtp, linToDb(static_cast<double>(peak_)));
         return {std::move(a), strict};
     }
 
@@ -1141,8 +1141,14 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
     const std::vector<BandStats> multibandStats = spools->multibandStats;
     Status committed;
     {
+#ifdef __EMSCRIPTEN__
+        // WebAssembly runs one thread (Workers have no shared memory): commit, then release.
+        committed = commitFile(temp.path, req.outputPath);
+        Spools released = std::move(spools).value();
+#else
         std::jthread commit([&] { committed = commitFile(temp.path, req.outputPath); });
         Spools released = std::move(spools).value();
+#endif
     }
     if (!committed)
         return committed.error();

@@ -14,7 +14,10 @@ class ScopedFlushToZero {
     ScopedFlushToZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtzDaz); }
     ~ScopedFlushToZero() { _mm_setcsr(saved_); }
 #else
-    ScopedFlushToZero() = default;
+    // WebAssembly and other targets: no control (WebAssembly keeps IEEE subnormals). User-provided
+    // members, so a guard variable is not "unused".
+    ScopedFlushToZero() {}
+    ~ScopedFlushToZero() {}
 #endif
     ScopedFlushToZero(const ScopedFlushToZero&) = delete;
     ScopedFlushToZero& operator=(const ScopedFlushToZero&) = delete;

@@ -90,7 +90,7 @@ std::vector<float> designMinimumPhase(double sampleRate, FrameCount n, const std
     fftwf_execute(toFreq);
     for (size_t k = 0; k < bins; ++k) {
         const std::complex<double> e =
-            std::exp(std::complex<double>(spec.p[k][0], spec.p[k][1]));
+            std::exp(std::complex<double>(static_cast<double>(spec.p[k][0]), static_cast<double>(spec.p[k][1])));
         spec.p[k][0] = static_cast<float>(e.real());
         spec.p[k][1] = static_cast<float>(e.imag());
     }

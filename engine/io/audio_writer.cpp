@@ -9,7 +9,12 @@
 #include "engine/io/io_detail.h"
 #include "engine/io/tags.h"
 
+#ifdef QUACK_PORTABLE_IO
+// The WebAssembly build: portable WAV and FLAC encoders, no libsndfile (portable/portable_io.h).
+#include "engine/io/portable/portable_io.h"
+#else
 #include <sndfile.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -64,6 +69,7 @@ std::string supportedNames() {
 /// MPEG-1 layer III bit rates (kbps); 320 kbps needs MPEG-1, i.e. 32, 44.1 or 48 kHz.
 constexpr std::array kMp3Bitrates = {32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
 
+#ifndef QUACK_PORTABLE_IO
 class SndfileWriter final : public AudioWriter {
   public:
     SndfileWriter(SNDFILE* snd, const WriterOptions& options, std::string path, std::string name)
@@ -198,6 +204,7 @@ class SndfileWriter final : public AudioWriter {
     std::vector<float> floats_;
     std::vector<float> pending_; ///< interleaved samples not yet handed to an Ogg encoder
 };
+#endif
 
 } // namespace
 
@@ -288,6 +295,7 @@ Result<std::unique_ptr<AudioWriter>> createAudioWriter(const std::string& path,
                          "cannot write at " + std::to_string(options.sampleRate) +
                              " Hz; supported rates are " + std::to_string(kMinSampleRate) +
                              " to " + std::to_string(kMaxSampleRate) + " Hz");
+#ifndef QUACK_PORTABLE_IO
     SF_INFO sfInfo{};
     sfInfo.samplerate = options.sampleRate;
     sfInfo.channels = options.channels;
@@ -305,6 +313,7 @@ Result<std::unique_ptr<AudioWriter>> createAudioWriter(const std::string& path,
         return makeError(ErrorCode::UnsupportedOutputFormat,
                          "unknown output format; supported formats are " + supportedNames());
     }
+#endif
     if (const auto rates = codecSampleRates(options.format);
         !rates.empty() && std::find(rates.begin(), rates.end(), options.sampleRate) == rates.end()) {
         std::string list;
@@ -332,6 +341,20 @@ Result<std::unique_ptr<AudioWriter>> createAudioWriter(const std::string& path,
                              " kbps is outside 32..512 kbps");
     if (options.format == OutputFormat::Aac)
         return io_detail::createAacWriter(path, options);
+#ifdef QUACK_PORTABLE_IO
+    switch (options.format) {
+    case OutputFormat::Wav16:
+    case OutputFormat::Wav24:
+    case OutputFormat::WavFloat: return portable_io::createWavWriter(path, options);
+    case OutputFormat::Flac16:
+    case OutputFormat::Flac24: return portable_io::createFlacWriter(path, options);
+    default:
+        return makeError(ErrorCode::UnsupportedOutputFormat,
+                         std::string(outputFormatInfo(options.format).name) +
+                             " is encoded by the native engine only; the WebAssembly engine writes "
+                             "wav16, wav24, wav32f, flac16 and flac24");
+    }
+#else
     if (!sf_format_check(&sfInfo))
         return makeError(ErrorCode::InvalidArgument,
                          "libsndfile cannot write " +
@@ -381,6 +404,7 @@ Result<std::unique_ptr<AudioWriter>> createAudioWriter(const std::string& path,
                                                               sf_strerror(snd)));
     }
     return std::unique_ptr<AudioWriter>(std::move(writer));
+#endif
 }
 
 std::string temporaryPathBeside(const std::string& finalPath) {

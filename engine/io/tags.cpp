@@ -7,6 +7,7 @@
 #include "engine/io/tags.h"
 #include "engine/io/io_detail.h"
 
+#ifndef QUACK_PORTABLE_IO
 #include <taglib/fileref.h>
 #include <taglib/flacfile.h>
 #include <taglib/id3v2.h>
@@ -18,6 +19,7 @@
 #include <taglib/tpropertymap.h>
 #include <taglib/vorbisfile.h>
 #include <taglib/wavfile.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -30,7 +32,7 @@ namespace {
 /// Descriptive keys carried from an input: facts about the music and its release, which stay
 /// true after mastering. Anything else (ENCODER, ENCODEDBY, ENCODERSETTINGS, REPLAYGAIN_*,
 /// ITUNSMPB, ITUNNORM, LENGTH, ...) describes the input file's encoding and is dropped.
-constexpr std::array<std::string_view, 33> kCarriedKeys = {
+[[maybe_unused]] constexpr std::array<std::string_view, 33> kCarriedKeys = {
     "ALBUM",         "ALBUMARTIST", "ALBUMARTISTSORT", "ALBUMSORT",   "ARRANGER",
     "ARTIST",        "ARTISTSORT",  "BARCODE",         "BPM",         "CATALOGNUMBER",
     "COMMENT",       "COMPILATION", "COMPOSER",        "COMPOSERSORT", "CONDUCTOR",
@@ -40,6 +42,7 @@ constexpr std::array<std::string_view, 33> kCarriedKeys = {
     "TITLE",         "TITLESORT",   "TRACKNUMBER",
 };
 
+#ifndef QUACK_PORTABLE_IO
 /// TagLib prints parse warnings through a global listener in debug builds; library code must
 /// not print, so a silent listener is installed once.
 class SilentListener final : public TagLib::DebugListener {
@@ -52,6 +55,7 @@ void ensureTagLibQuiet() {
     static SilentListener listener;
     std::call_once(once, [] { TagLib::setDebugListener(&listener); });
 }
+#endif
 
 bool validUtf8Text(std::string_view s) {
     size_t i = 0;
@@ -116,6 +120,7 @@ bool validNumberPair(std::string_view v) {
                                            : digits(v.substr(0, slash)) && digits(v.substr(slash + 1));
 }
 
+#ifndef QUACK_PORTABLE_IO
 TagLib::String toTagLib(const std::string& s) { return TagLib::String(s, TagLib::String::UTF8); }
 std::string fromTagLib(const TagLib::String& s) { return s.to8Bit(true); }
 
@@ -166,6 +171,8 @@ void setInfoBasics(TagLib::RIFF::Info::Tag& info, const TagMap& tags) {
     const std::string track = first("TRACKNUMBER");
     info.setTrack(validNumberPair(track) ? static_cast<unsigned>(std::stoul(track)) : 0u);
 }
+
+#endif
 
 } // namespace
 
@@ -239,6 +246,11 @@ Result<TagMap> userTags(const TagRequest& request) {
     return tags;
 }
 
+#ifdef QUACK_PORTABLE_IO
+// The WebAssembly build has no TagLib: an input's tags are not read (none are carried) and
+// tags asked for are reported as not written (unsupported), never silently lost.
+InputTags readInputTags(const std::string&) { return {}; }
+#else
 InputTags readInputTags(const std::string& path) {
     ensureTagLibQuiet();
     InputTags result;
@@ -286,6 +298,8 @@ InputTags readInputTags(const std::string& path) {
     return result;
 }
 
+#endif
+
 TagMap combineTags(const TagMap& carried, const TagMap& user) {
     TagMap out = carried;
     for (const auto& [key, values] : user)
@@ -293,6 +307,14 @@ TagMap combineTags(const TagMap& carried, const TagMap& user) {
     return out;
 }
 
+#ifdef QUACK_PORTABLE_IO
+Result<std::vector<std::string>> writeTags(const std::string&, OutputFormat, const TagMap& tags) {
+    std::vector<std::string> keys;
+    for (const auto& [key, values] : tags)
+        keys.push_back(key);
+    return keys;
+}
+#else
 Result<std::vector<std::string>> writeTags(const std::string& path, OutputFormat format,
                                            const TagMap& tags) {
     ensureTagLibQuiet();
@@ -364,6 +386,7 @@ Result<std::vector<std::string>> writeTags(const std::string& path, OutputFormat
         return failed("TagLib could not save the file");
     return keysOf(unsupported);
 }
+#endif
 
 Result<TagOutcome> tagFile(const std::string& inputPath, const std::string& outputPath,
                            OutputFormat format, bool carryInput, const TagMap& user) {
@@ -386,6 +409,9 @@ Result<TagOutcome> tagFile(const std::string& inputPath, const std::string& outp
     return outcome;
 }
 
+#ifdef QUACK_PORTABLE_IO
+TagMap readAllTags(const std::string&) { return {}; }
+#else
 TagMap readAllTags(const std::string& path) {
     ensureTagLibQuiet();
     TagLib::FileRef file(path.c_str(), false);
@@ -393,5 +419,6 @@ TagMap readAllTags(const std::string& path) {
         return {};
     return fromPropertyMap(file.file()->properties());
 }
+#endif
 
 } // namespace quack
