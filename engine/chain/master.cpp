@@ -1121,10 +1121,13 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
             if (outcome.renders.size() >= 2) {
                 const auto& a = outcome.renders[outcome.renders.size() - 2];
                 const auto& b = outcome.renders.back();
-                if (a.limiterCeilingDbtp != b.limiterCeilingDbtp)
-                    slope = std::clamp((a.truePeakDbtp - b.truePeakDbtp) /
-                                           (a.limiterCeilingDbtp - b.limiterCeilingDbtp),
-                                       0.2, 1.0);
+                // A peak that rose while the aim fell is the codec's noise, not a slope: dividing
+                // by the clamp's 0.2 then stepped 5x too far (issue 9 finding 12), so step by 1.
+                const double measured = a.limiterCeilingDbtp != b.limiterCeilingDbtp
+                                            ? (a.truePeakDbtp - b.truePeakDbtp) /
+                                                  (a.limiterCeilingDbtp - b.limiterCeilingDbtp)
+                                            : 1.0;
+                slope = measured > 0.0 ? std::clamp(measured, 0.2, 1.0) : 1.0;
             }
             limiterParams.ceilingDbtp -= peakExcess / slope + 0.01;
         }
