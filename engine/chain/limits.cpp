@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include <sys/statvfs.h>
+#include <time.h>
 
 namespace quack {
 namespace {
@@ -30,6 +31,14 @@ std::int64_t freeBytes(const std::string& dir) {
     if (::statvfs(dir.c_str(), &st) != 0)
         return -1;
     return static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize);
+}
+
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID, POSIX.1-2008).
+std::chrono::nanoseconds threadCpuTime() {
+    timespec ts{};
+    if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return {};
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
 Status decodedTooMuch(std::int64_t samples, const ResourceLimits& limits, bool declared) {
@@ -133,7 +142,9 @@ Status checkEstimate(const ResourceEstimate& e, const ResourceLimits& limits, co
     return Status::success();
 }
 
-ResourceGuard::ResourceGuard(ResourceLimits limits) : limits_(std::move(limits)), start_(Clock::now()) {}
+ResourceGuard::ResourceGuard(ResourceLimits limits)
+    : limits_(std::move(limits)), start_(Clock::now()),
+      cpuStart_(limits_.maxCpuTime.count() > 0 ? threadCpuTime() : std::chrono::nanoseconds{}) {}
 
 Status ResourceGuard::check() {
     if (limits_.cancelled && limits_.cancelled())
@@ -142,6 +153,10 @@ Status ResourceGuard::check() {
         return makeError(ErrorCode::ResourceLimit,
                          "mastering took longer than this server's limit of " +
                              seconds(std::chrono::duration<double>(limits_.maxWallTime).count()));
+    if (limits_.maxCpuTime.count() > 0 && threadCpuTime() - cpuStart_ > limits_.maxCpuTime)
+        return makeError(ErrorCode::ResourceLimit,
+                         "mastering used more CPU time than this server's limit of " +
+                             seconds(std::chrono::duration<double>(limits_.maxCpuTime).count()));
     return Status::success();
 }
 

@@ -33,6 +33,10 @@ struct ResourceLimits {
     std::int64_t maxTempBytes = 0;
     /// Wall-clock budget from the start of masterFile. Zero = none. Checked at every block.
     std::chrono::steady_clock::duration maxWallTime{};
+    /// CPU budget of the calling thread from the start of masterFile (the engine renders a
+    /// master on its caller's thread), so a busy machine's slow wall clock is not charged to
+    /// the input. Zero = none. Checked at every block.
+    std::chrono::nanoseconds maxCpuTime{};
     /// Polled at every block (~4096 frames) while decoding, processing and rendering; returning
     /// true stops the master with ErrorCode::Cancelled. Must be cheap and thread-safe with
     /// respect to whoever flips it (e.g. read an std::atomic<bool>).
@@ -43,7 +47,8 @@ struct ResourceLimits {
 
     bool any() const {
         return maxDecodedSamples > 0 || maxDurationSeconds > 0.0 || maxTempBytes > 0 ||
-               maxWallTime.count() > 0 || cancelled || checkFreeSpace;
+               maxWallTime.count() > 0 ||
+               maxCpuTime.count() > 0 || cancelled || checkFreeSpace;
     }
 };
 
@@ -93,7 +98,7 @@ class ResourceGuard {
   public:
     explicit ResourceGuard(ResourceLimits limits);
     const ResourceLimits& limits() const { return limits_; }
-    /// Deadline and cancellation. Errors: ResourceLimit (time), Cancelled.
+    /// Deadlines (wall and CPU) and cancellation. Errors: ResourceLimit (time), Cancelled.
     Status check();
     /// Accounts `bytes` more temporary bytes (then check()). Error: ResourceLimit.
     Status addTempBytes(std::int64_t bytes);
@@ -105,6 +110,7 @@ class ResourceGuard {
   private:
     ResourceLimits limits_;
     std::chrono::steady_clock::time_point start_;
+    std::chrono::nanoseconds cpuStart_{};
     std::int64_t tempBytes_ = 0;
     std::int64_t peakTempBytes_ = 0;
 };

@@ -2,6 +2,8 @@
 // a long 384 kHz stream must fail before it fills the temporary disk, with resource_limit.
 #include "engine/chain/limits.h"
 #include "engine/chain/master.h"
+#include "tests/chain/flac_bomb.h"
+#include "tests/chain/temp_monitor.h"
 #include "tests/chain/test_util.h"
 
 #include <gtest/gtest.h>
@@ -20,40 +22,9 @@ namespace quack {
 namespace {
 
 using test::TempDir;
-
-/// Writes `frames` of quiet stereo noise as FLAC 16-bit at `rate` through libsndfile.
-void writeFlac(const std::string& path, int rate, FrameCount frames) {
-    AudioBuffer buf(2, frames);
-    std::uint32_t x = 12345;
-    for (ChannelCount c = 0; c < 2; ++c)
-        for (FrameCount i = 0; i < frames; ++i) {
-            x = x * 1664525u + 1013904223u;
-            buf.channel(c)[i] = 0.1f * (static_cast<float>(x >> 8) / 16777216.0f - 0.5f);
-        }
-    test::writeWav(path, buf, rate, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
-}
-
-std::vector<char> readAll(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-/// Rewrites the 36-bit total_samples of a FLAC's STREAMINFO (RFC 9639 8.2: "fLaC", a 4-byte
-/// block header, then min/max block (2+2), min/max frame (3+3), then 20 bits rate, 3 channels-1,
-/// 5 bits-1, 36 total samples). The frames themselves are untouched: the header now lies.
-void setFlacTotalSamples(const std::string& path, std::uint64_t total) {
-    auto b = readAll(path);
-    ASSERT_GT(b.size(), 42u);
-    ASSERT_EQ(std::string(b.data(), 4), "fLaC");
-    const size_t at = 8 + 13; // STREAMINFO data starts at 8; the count starts at its bit 108
-    auto* u = reinterpret_cast<unsigned char*>(b.data());
-    u[at] = static_cast<unsigned char>((u[at] & 0xF0) | ((total >> 32) & 0x0F));
-    u[at + 1] = static_cast<unsigned char>(total >> 24);
-    u[at + 2] = static_cast<unsigned char>(total >> 16);
-    u[at + 3] = static_cast<unsigned char>(total >> 8);
-    u[at + 4] = static_cast<unsigned char>(total);
-    std::ofstream(path, std::ios::binary | std::ios::trunc).write(b.data(), static_cast<std::streamsize>(b.size()));
-}
+using test::TempMonitor;
+using test::setFlacTotalSamples;
+using test::writeFlac;
 
 MasterRequest request(const TempDir& dir, const std::string& in) {
     MasterRequest r;
@@ -94,22 +65,59 @@ TEST(ResourceLimits, EstimateMatchesTheFindingsFigure) {
     EXPECT_EQ(aac.workingFrames, 48000LL * 600);
 }
 
-TEST(ResourceLimits, HeaderDeclaringTenMinutesAt384kFailsBeforeDecoding) {
+TEST(ResourceLimits, OneMegabyteFlacDeclaringTenMinutesAt384kFailsFast) {
+    // The finding's file: ~1 MB of FLAC whose STREAMINFO declares 10 min of 384 kHz stereo.
     TempDir dir;
     const std::string in = dir.file("bomb.flac");
-    writeFlac(in, 384000, 38400); // 0.1 s of real frames
-    setFlacTotalSamples(in, 384000ULL * 600);
+    test::writeTenMinuteBomb(in); // 0.9 s of noise at ~11 bits: about 1 MB
+    const auto bytes = std::filesystem::file_size(in);
+    EXPECT_GT(bytes, 700'000u);
+    EXPECT_LT(bytes, 1'500'000u);
     auto r = request(dir, in);
     r.limits.maxDecodedSamples = 48000LL * 2 * 1200; // the service's 20 min of 48 kHz stereo
+    r.limits.maxTempBytes = 256LL << 20;
+    TempMonitor monitor(dir.path.string());
     const auto t0 = std::chrono::steady_clock::now();
     auto out = masterFile(r);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::int64_t peak = monitor.stopNow();
     ASSERT_FALSE(out.ok());
     EXPECT_EQ(out.error().code, ErrorCode::ResourceLimit) << out.error().message;
     EXPECT_NE(out.error().message.find("declares"), std::string::npos) << out.error().message;
-    // Nothing was decoded: opening a FLAC header takes milliseconds; 2 s is slack for ASan.
+    // Nothing was decoded: opening a FLAC header takes milliseconds; 2 s is slack for ASan on
+    // a shared machine (the finding: 57 s).
     EXPECT_LT(secs, 2.0);
+    // No spool was written (the finding: 5.6 GB). 1 MiB allows for files the test process
+    // itself holds open; a single decoded block of spool would already be ~100 KB per stream.
+    RecordProperty("peak_temp_bytes", std::to_string(peak));
+    EXPECT_LT(peak, 1 << 20);
     EXPECT_FALSE(std::filesystem::exists(r.outputPath));
+}
+
+TEST(ResourceLimits, FlacOfUnknownLengthIsBoundedWhileDecoding) {
+    // The same file with total_samples = 0 ("unknown", RFC 9639 8.2): the header check cannot
+    // see the length, so the guarded source and the spools' byte count must stop it.
+    TempDir dir;
+    const std::string in = dir.file("unknown.flac");
+    writeFlac(in, 384000, 384000 * 9 / 10);
+    setFlacTotalSamples(in, 0);
+    auto r = request(dir, in);
+    r.limits.maxDurationSeconds = 0.25; // 96000 frames at 384 kHz
+    r.limits.maxTempBytes = 4LL << 20;
+    TempMonitor monitor(dir.path.string());
+    auto out = masterFile(r);
+    const std::int64_t peak = monitor.stopNow();
+    RecordProperty("peak_temp_bytes", std::to_string(peak));
+    if (out.ok()) {
+        ADD_FAILURE() << "a 0.9 s input mastered under a 0.25 s limit";
+    } else if (out.error().code != ErrorCode::ResourceLimit) {
+        // libsndfile 1.2 reports an unknown FLAC length as SF_COUNT_MAX frames, which
+        // openAudioFile refuses as too_long before decoding (measured); nothing is decoded.
+        EXPECT_TRUE(out.error().code == ErrorCode::TooLong || out.error().code == ErrorCode::CorruptFile)
+            << out.error().id() << ": " << out.error().message;
+    }
+    // Within the configured 4 MiB plus one block per spool (5 spools x 4096 frames x 8 B).
+    EXPECT_LE(peak, (4LL << 20) + 5 * 4096 * 8);
 }
 
 TEST(ResourceLimits, TempSpaceLimitIsCheckedFromTheHeader) {
@@ -202,6 +210,19 @@ TEST(ResourceLimits, CancelAndDeadlineStopAMasterMidway) {
         EXPECT_EQ(out.error().code, ErrorCode::ResourceLimit);
         EXPECT_NE(out.error().message.find("took longer"), std::string::npos) << out.error().message;
     }
+}
+
+TEST(ResourceLimits, CpuTimeLimitStopsAMaster) {
+    TempDir dir;
+    const std::string in = dir.file("long.flac");
+    writeFlac(in, 48000, 48000 * 20);
+    auto r = request(dir, in);
+    // 20 ms of CPU: decoding and analysing 20 s of audio takes far more (~0.3 s in release).
+    r.limits.maxCpuTime = std::chrono::milliseconds(20);
+    auto out = masterFile(r);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.error().code, ErrorCode::ResourceLimit);
+    EXPECT_NE(out.error().message.find("CPU time"), std::string::npos) << out.error().message;
 }
 
 TEST(ResourceLimits, FreeSpaceCheckRefusesWhenTheDiskIsTooSmall) {
