@@ -217,7 +217,8 @@ class CoarseStream {
 };
 
 /// Pass 2: clean-up, EQ, multiband -> spools (audio, sidechain peaks, K-weighted power).
-Result<Spools> processPass(AudioSource& src, const ChainParams& params, const ProgressFn& progress) {
+Result<Spools> processPass(AudioSource& src, const ChainParams& params, const ProgressFn& progress,
+                           ResourceGuard* guard) {
     const AudioFileInfo& info = src.info();
     const double fs = info.sampleRate;
     const ChannelCount nch = info.channels;
@@ -263,6 +264,8 @@ Result<Spools> processPass(AudioSource& src, const ChainParams& params, const Pr
         return coarsePeaks.error();
     if (!coarsePower)
         return coarsePower.error();
+    for (FloatSpool* s : {&*audio, &*peaks, &*kPower, &*coarsePeaks, &*coarsePower})
+        s->setGuard(guard);
     const FrameCount coarseFactor = coarseFactorFor(fs);
     const bool coarse = coarseFactor > 1;
     CoarseStream coarsePeakStream(coarseFactor, CoarseStream::Op::Max);
@@ -942,9 +945,20 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
             return makeError(ErrorCode::InvalidArgument,
                              "the output path is the input file; choose another output path");
     }
+    ResourceGuard guard(req.limits);
     auto source = openAudioFile(req.inputPath);
     if (!source)
         return source.error();
+    if (req.limits.any()) {
+        // Before decoding: the header's declared length against the limits (and the disks);
+        // while decoding, the guarded source counts what is actually decoded.
+        const std::string outDir = std::filesystem::absolute(req.outputPath).parent_path().string();
+        if (auto s = checkEstimate(estimateResources((*source)->info(), *format, req.sampleRate), req.limits,
+                                   spoolDirectory(), outDir);
+            !s)
+            return s.error();
+        source = makeGuardedSource(std::move(source).value(), guard);
+    }
     std::optional<int> rate = req.sampleRate;
     std::vector<Decision> ioDecisions;
     const int inRate = (*source)->info().sampleRate;
@@ -992,6 +1006,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
         if (!spool)
             return spool.error();
         inputSpool.emplace(std::move(spool).value());
+        inputSpool->setGuard(&guard);
     }
     auto before = analysePass(src, progress, 0.0, 0.3, "analyze", inputSpool ? &*inputSpool : nullptr);
     if (!before)
@@ -1044,7 +1059,7 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
     std::unique_ptr<AudioSource> matched;
     if (outcome.match && outcome.match->eqActive && !params.silent)
         matched = makeMatchedSource(decoded, outcome.match->curves);
-    auto spools = processPass(matched ? *matched : decoded, params, progress);
+    auto spools = processPass(matched ? *matched : decoded, params, progress, &guard);
     if (!spools)
         return spools.error();
     // The frames actually decoded (a lossy header's count is an estimate) place the fade-out.
@@ -1068,6 +1083,8 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
     wopt.sampleRate = info.sampleRate;
     wopt.channels = info.channels;
     TempFileGuard temp{temporaryPathBeside(req.outputPath)};
+    if (auto s = guard.addTempBytes(outputBytesBound(*format, spools->frames, info.channels, info.sampleRate)); !s)
+        return s.error();
     RenderResult last;
     Clock::duration proxyTime{}, renderTime{};
     for (int render = 0; render < kMaxRenders; ++render) {
@@ -1104,10 +1121,13 @@ Result<MasterOutcome> masterFile(const MasterRequest& request, const ProgressFn&
             if (outcome.renders.size() >= 2) {
                 const auto& a = outcome.renders[outcome.renders.size() - 2];
                 const auto& b = outcome.renders.back();
-                if (a.limiterCeilingDbtp != b.limiterCeilingDbtp)
-                    slope = std::clamp((a.truePeakDbtp - b.truePeakDbtp) /
-                                           (a.limiterCeilingDbtp - b.limiterCeilingDbtp),
-                                       0.2, 1.0);
+                // A peak that rose while the aim fell is the codec's noise, not a slope: dividing
+                // by the clamp's 0.2 then stepped 5x too far (issue 9 finding 12), so step by 1.
+                const double measured = a.limiterCeilingDbtp != b.limiterCeilingDbtp
+                                            ? (a.truePeakDbtp - b.truePeakDbtp) /
+                                                  (a.limiterCeilingDbtp - b.limiterCeilingDbtp)
+                                            : 1.0;
+                slope = measured > 0.0 ? std::clamp(measured, 0.2, 1.0) : 1.0;
             }
             limiterParams.ceilingDbtp -= peakExcess / slope + 0.01;
         }

@@ -6,6 +6,7 @@
 #include "engine/chain/decisions.h"
 #include "engine/chain/reference.h"
 #include "engine/chain/intent.h"
+#include "engine/chain/limits.h"
 #include "engine/core/error.h"
 #include "engine/io/audio_source.h"
 #include "engine/io/audio_writer.h"
@@ -54,6 +55,8 @@ struct MasterRequest {
     double fadeInMs = 0.0;
     double fadeOutMs = 0.0;
     TagRequest tags;                    ///< input tags carried, --tag/--isrc (io/tags.h)
+    /// Decoded size, temporary space, time and cancellation (chain/limits.h); default: none.
+    ResourceLimits limits;
 };
 
 /// What one render measured.

@@ -1,5 +1,7 @@
 #include "engine/chain/spool.h"
 
+#include "engine/chain/limits.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -21,6 +23,9 @@ Result<FloatSpool> FloatSpool::create(int width) {
 
 Status FloatSpool::append(const float* records, FrameCount numFrames) {
     const auto count = static_cast<size_t>(numFrames) * static_cast<size_t>(width_);
+    if (guard_ != nullptr)
+        if (auto s = guard_->addTempBytes(static_cast<std::int64_t>(count * sizeof(float))); !s)
+            return s;
     if (std::fwrite(records, sizeof(float), count, file_.get()) != count)
         return makeError(ErrorCode::WriteFailed,
                          "cannot write the temporary spool file (is the temporary disk full?)");
@@ -35,6 +40,9 @@ Status FloatSpool::rewind() {
 }
 
 Result<std::span<const float>> FloatSpool::next(FrameCount maxFrames) {
+    if (guard_ != nullptr)
+        if (auto s = guard_->check(); !s)
+            return s.error();
     const auto want = static_cast<size_t>(maxFrames) * static_cast<size_t>(width_);
     if (buffer_.size() < want)
         buffer_.resize(want);
@@ -45,6 +53,9 @@ Result<std::span<const float>> FloatSpool::next(FrameCount maxFrames) {
 }
 
 Result<FrameCount> FloatSpool::read(float* records, FrameCount maxFrames) {
+    if (guard_ != nullptr)
+        if (auto s = guard_->check(); !s)
+            return s.error();
     const auto want = static_cast<size_t>(maxFrames) * static_cast<size_t>(width_);
     const size_t got = std::fread(records, sizeof(float), want, file_.get());
     if (got < want && std::ferror(file_.get()))

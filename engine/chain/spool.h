@@ -17,6 +17,8 @@
 
 namespace quack {
 
+class ResourceGuard;
+
 class FloatSpool {
   public:
     /// `width` floats per frame. Error: WriteFailed if no temporary file can be made.
@@ -36,6 +38,10 @@ class FloatSpool {
     Result<FrameCount> read(float* records, FrameCount maxFrames);
     FrameCount frames() const { return frames_; }
     int width() const { return width_; }
+    /// Accounts every appended byte against `guard`'s temporary-space limit and checks its
+    /// deadline and cancellation at every append and read (chain/limits.h); nullptr = none.
+    /// The guard must outlive the spool.
+    void setGuard(ResourceGuard* guard) { guard_ = guard; }
 
   private:
     struct Closer {
@@ -50,6 +56,7 @@ class FloatSpool {
     std::unique_ptr<std::FILE, Closer> file_;
     int width_ = 1;
     FrameCount frames_ = 0;
+    ResourceGuard* guard_ = nullptr;
     std::vector<float> buffer_; ///< backs the views next() returns
 };
 

@@ -34,6 +34,10 @@ enum class ErrorCode {
     WriteFailed,          ///< the output cannot be written
     // processing
     TargetUnreachable,    ///< the loudness/ceiling pair cannot be met
+    // resources (limits the caller configured: chain/limits.h)
+    ResourceLimit,        ///< decoded size, temporary space or time over the configured limit
+    InsufficientStorage,  ///< the temporary or output disk lacks the space the job needs
+    Cancelled,            ///< the caller cancelled the operation
     Internal,             ///< an unexpected failure inside the engine (a bug)
 };
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 namespace quack::service {
 namespace {
@@ -131,6 +132,13 @@ const std::vector<Field>& fields() {
         QUACK_I64("password_hash_ops_limit", passwordHashOpsLimit),
         QUACK_INT("max_concurrent_hashes", maxConcurrentHashes),
         QUACK_INT("max_queued_hashes", maxQueuedHashes),
+        QUACK_I64("max_job_audio_seconds", maxJobAudioSeconds),
+        QUACK_I64("max_job_decoded_samples", maxJobDecodedSamples),
+        QUACK_I64("max_job_decoded_samples_per_input_byte", maxJobDecodedSamplesPerInputByte),
+        QUACK_I64("max_job_temp_bytes", maxJobTempBytes),
+        QUACK_I64("max_job_cpu_seconds", maxJobCpuSeconds),
+        QUACK_I64("max_job_wall_seconds", maxJobWallSeconds),
+        QUACK_I64("min_free_temp_bytes", minFreeTempBytes),
         QUACK_I64("unused_upload_retention_seconds", retention.unusedUploadSeconds),
         QUACK_I64("master_retention_seconds", retention.masterSeconds),
         QUACK_I64("upload_url_seconds", retention.uploadUrlSeconds),
@@ -194,6 +202,13 @@ ApiStatus validate(const ServiceConfig& c) {
         return {invalid("password_hash_ops_limit", "is outside 1..64")};
     if (c.maxConcurrentHashes < 1)
         return {invalid("max_concurrent_hashes", "must be at least 1")};
+    for (const auto& [key, value] :
+         {std::pair{"max_job_audio_seconds", c.maxJobAudioSeconds}, {"max_job_decoded_samples", c.maxJobDecodedSamples},
+          {"max_job_decoded_samples_per_input_byte", c.maxJobDecodedSamplesPerInputByte},
+          {"max_job_temp_bytes", c.maxJobTempBytes}, {"max_job_cpu_seconds", c.maxJobCpuSeconds},
+          {"max_job_wall_seconds", c.maxJobWallSeconds}, {"min_free_temp_bytes", c.minFreeTempBytes}})
+        if (value < 0)
+            return {invalid(key, "must be 0 (no limit) or positive")};
     const auto& r = c.retention;
     if (r.unusedUploadSeconds < 1)
         return {invalid("unused_upload_retention_seconds", "must be positive")};

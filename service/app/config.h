@@ -55,6 +55,21 @@ struct ServiceConfig {
     std::int64_t passwordHashOpsLimit = 2;
     int maxConcurrentHashes = 2;              ///< hashes running at once (each takes memory + a core)
     int maxQueuedHashes = 32;                 ///< callers waiting for a hash slot; more get 503
+    /// Per-job resource limits (engine/chain/limits.h), checked from the input's header before
+    /// decoding and again while decoding and rendering; a job over one fails with
+    /// resource_limit. 0 = no limit. The defaults admit the largest upload (3 h of 48 kHz
+    /// stereo) and stop the small-file bombs of issue 9 (a 1 MB FLAC declaring 10 min at 384 kHz).
+    std::int64_t maxJobAudioSeconds = 3 * 3600;
+    std::int64_t maxJobDecodedSamples = 3LL * 3600 * 48000 * 2; ///< frames x channels, any rate
+    /// Decoded samples per byte of input: real codecs stay under ~130 (Opus at 6 kbit/s, 48 kHz
+    /// stereo: 96000 samples/s from 750 B/s), digital silence in FLAC reaches thousands.
+    std::int64_t maxJobDecodedSamplesPerInputByte = 256;
+    std::int64_t maxJobTempBytes = 16LL << 30;  ///< spools + the master's temporary file
+    std::int64_t maxJobCpuSeconds = 1800;       ///< CPU time of the worker thread on one job
+    std::int64_t maxJobWallSeconds = 3600;      ///< wall time of the engine on one job
+    /// A worker leases no job while its scratch or spool file system has less free than this
+    /// (statvfs); the job waits in the queue for a worker with room instead of failing.
+    std::int64_t minFreeTempBytes = 1LL << 30;
     RetentionPolicy retention;
     /// S3-compatible object storage (Cloudflare R2, AWS S3, MinIO) instead of local disk when
     /// s3Endpoint is set; then bucket and both keys are required. The secret is never logged.

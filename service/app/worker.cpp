@@ -4,9 +4,12 @@
 #include "engine/chain/master.h"
 
 #include <sodium.h>
+#include <sys/statvfs.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 namespace quack::service {
@@ -99,6 +102,33 @@ class Heartbeat {
     std::thread thread_;
 };
 
+/// Free bytes for an unprivileged writer on the file system holding `dir`; -1 if unknown.
+std::int64_t freeBytes(const fs::path& dir) {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0)
+        return -1;
+    return static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize);
+}
+
+/// The configured per-job limits for an input of `inputBytes` (ServiceConfig, issue 9 finding
+/// 2). The decoded-samples limit is the smaller of the absolute one and the per-byte ratio.
+quack::ResourceLimits jobLimits(const ServiceConfig& c, std::int64_t inputBytes) {
+    quack::ResourceLimits l;
+    l.maxDurationSeconds = static_cast<double>(c.maxJobAudioSeconds);
+    l.maxDecodedSamples = c.maxJobDecodedSamples;
+    if (c.maxJobDecodedSamplesPerInputByte > 0 && inputBytes > 0) {
+        const std::int64_t byRatio = inputBytes > std::numeric_limits<std::int64_t>::max() / c.maxJobDecodedSamplesPerInputByte
+                                         ? std::numeric_limits<std::int64_t>::max()
+                                         : inputBytes * c.maxJobDecodedSamplesPerInputByte;
+        l.maxDecodedSamples = l.maxDecodedSamples > 0 ? std::min(l.maxDecodedSamples, byRatio) : byRatio;
+    }
+    l.maxTempBytes = c.maxJobTempBytes;
+    l.maxCpuTime = std::chrono::seconds(c.maxJobCpuSeconds);
+    l.maxWallTime = std::chrono::seconds(c.maxJobWallSeconds);
+    l.checkFreeSpace = true;
+    return l;
+}
+
 struct ScratchFiles {
     std::vector<fs::path> paths;
     ~ScratchFiles() {
@@ -121,14 +151,20 @@ Worker::Worker(ServiceConfig config, std::shared_ptr<Database> db, std::shared_p
 
 bool Worker::runOnce() {
     recoverExpiredLeases(*db_, *clock_, config_);
+    const fs::path scratch = detail::scratchDir(config_.dataDir);
+    std::error_code ec;
+    fs::create_directories(scratch, ec);
+    // A worker whose scratch or spool disk is nearly full takes no job: the job waits queued
+    // for a worker with room rather than failing here (or filling the disk) mid-way.
+    if (config_.minFreeTempBytes > 0)
+        for (const fs::path& dir : {scratch, fs::path(quack::spoolDirectory())})
+            if (const auto have = freeBytes(dir); have >= 0 && have < config_.minFreeTempBytes)
+                return false;
     auto leased = db_->leaseNextJob(workerId_, clock_->now(), config_.leaseSeconds);
     if (!leased || !*leased)
         return false; // nothing runnable, or the database is busy: poll again later
     Job job = std::move(**leased);
 
-    const fs::path scratch = detail::scratchDir(config_.dataDir);
-    std::error_code ec;
-    fs::create_directories(scratch, ec);
     // "<job>.<worker>.<attempt>.*": the sweeper maps scratch files back to their job by the prefix.
     const std::string base = job.id + "." + safeTag(workerId_) + "." + std::to_string(job.attempt);
     const fs::path input = scratch / (base + ".in");
@@ -175,6 +211,10 @@ bool Worker::runOnce() {
             req.outputPath = output.string();
             req.intent = *intent;
             req.format = *format;
+            req.limits = jobLimits(config_, static_cast<std::int64_t>(fs::file_size(input, ec)));
+            // A lost lease (another worker took over, or the job was deleted) stops the engine
+            // at its next block instead of finishing work nobody will keep.
+            req.limits.cancelled = [&beat] { return beat.lost(); };
             auto r = quack::masterFile(req, [&](std::string_view stage, double fraction) {
                 beat.progress(stage, fraction);
             });

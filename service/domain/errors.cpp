@@ -32,7 +32,7 @@ constexpr std::array kTable = {
 
 // The service class of each engine code (its id, status and exit code stay the engine's):
 // codes about the request or the file are the user's to fix, I/O and bugs are ours.
-constexpr std::array<std::pair<quack::ErrorCode, ApiErrorCode>, 7> kEngineClass = {{
+constexpr std::array<std::pair<quack::ErrorCode, ApiErrorCode>, 10> kEngineClass = {{
     {quack::ErrorCode::InvalidArgument, ApiErrorCode::ValidationFailed},
     {quack::ErrorCode::UnsupportedOutputFormat, ApiErrorCode::ValidationFailed},
     {quack::ErrorCode::ReadFailed, ApiErrorCode::Internal},
@@ -40,6 +40,11 @@ constexpr std::array<std::pair<quack::ErrorCode, ApiErrorCode>, 7> kEngineClass 
     {quack::ErrorCode::Internal, ApiErrorCode::Internal},
     {quack::ErrorCode::FileNotFound, ApiErrorCode::NotFound},
     {quack::ErrorCode::UnsupportedFormat, ApiErrorCode::UnsupportedMediaType},
+    // Over this server's per-job limits (issue 9): too large once decoded, like an upload over
+    // max_upload_bytes; out of disk is ours and passes; a cancel is a state change.
+    {quack::ErrorCode::ResourceLimit, ApiErrorCode::PayloadTooLarge},
+    {quack::ErrorCode::InsufficientStorage, ApiErrorCode::Unavailable},
+    {quack::ErrorCode::Cancelled, ApiErrorCode::Conflict},
 }};
 
 ApiErrorCode classOfEngine(quack::ErrorCode code) {

@@ -81,5 +81,37 @@ INSTANTIATE_TEST_SUITE_P(Presets, CorpusPreset,
                              return std::string(tpi.param.preset) + "_" + tpi.param.ext;
                          });
 
+// Issue 9 finding 12: `--preset loud` to AAC failed with target_unreachable on 3 of the 7
+// unmastered clips (FFmpeg's twoloop coder: decoded peaks that jump with the input level).
+// Decoded by the ffmpeg command line (independent of our FFmpeg-library decoder), measured by
+// libebur128. The ffmpeg CLI plays the last frame's padding past the edit list (io/README.md),
+// a fade-out of the codec's own that neither meter's figure depends on beyond 0.01 LU.
+// The unmastered clips only: on already-mastered tracks (already at ~-9 LUFS with their own
+// limiting) the loop can still fail for AAC (airship_2: known, not fixed yet).
+TEST(CorpusAac, LoudHoldsOnEveryUnmasteredTrack) {
+    std::vector<std::string> tracks;
+    for (const auto& t : corpusTracks())
+        if (t.find("/unmastered/") != std::string::npos)
+            tracks.push_back(t);
+    if (tracks.empty())
+        GTEST_SKIP() << "no corpus (set QUACK_CORPUS; make test does)";
+    test::TempDir dir;
+    double worstLoudness = 0.0, worstPeak = -100.0;
+    for (const auto& track : tracks) {
+        SCOPED_TRACE(track);
+        const std::string out = dir.file("out.m4a"), dec = dir.file("dec.wav");
+        ASSERT_EQ(runCli("master '" + track + "' -o '" + out + "' --preset loud"), 0);
+        ASSERT_EQ(std::system(("ffmpeg -nostdin -v error -y -i '" + out + "' -c:a pcm_f32le '" + dec + "'").c_str()), 0);
+        const auto d = test::readAudio(dec);
+        const auto m = test::measureIndependent(d.audio, d.rate);
+        EXPECT_NEAR(m.integratedLufs, -9.0, 0.1);
+        EXPECT_LE(m.truePeakDbtp, -1.0);
+        worstLoudness = std::max(worstLoudness, std::abs(m.integratedLufs + 9.0));
+        worstPeak = std::max(worstPeak, m.truePeakDbtp);
+    }
+    std::printf("[corpus] loud/m4a: %zu tracks, worst |loudness error| %.3f LU, highest true peak %.3f dBTP\n",
+                tracks.size(), worstLoudness, worstPeak);
+}
+
 } // namespace
 } // namespace quack
