@@ -89,6 +89,12 @@ struct LossyCase {
     const char* encoding;
 };
 
+/// Amplitude tolerance on a 0.5 tone. At ~256 kbps Vorbis and Opus give a pure tone back within
+/// a few hundredths of a dB: 0.01 on 0.5 is 0.17 dB, far above what they lose and far below a
+/// gain bug. AAC uses FFmpeg's "fast" coder (steady peaks for the ceiling loop, issue 9 finding
+/// 12, engine/io), which returns this tone 0.2 dB low: 0.02 (0.35 dB) still catches any gain bug.
+double amplitudeTolerance(OutputFormat f) { return f == OutputFormat::Aac ? 0.02 : 0.01; }
+
 const LossyCase kLossy[] = {
     {OutputFormat::Vorbis, "t.ogg", 44100, "ogg", "vorbis"},
     {OutputFormat::Opus, "t.opus", 48000, "opus", "opus"},
@@ -157,9 +163,7 @@ TEST_P(LossyRoundTrip, KeepsLengthLevelAndPitch) {
     const test::Decoded d = test::readAll(**source);
     EXPECT_EQ(d.frames(), frames);
     for (size_t ch = 0; ch < 2; ++ch) {
-        // At ~256 kbps a pure tone comes back within a few hundredths of a dB: 0.01 on 0.5 is
-        // 0.17 dB, far above what these codecs lose and far below a gain bug.
-        EXPECT_NEAR(test::sineAmplitude(d.channels[ch]), 0.5, 0.01) << ch;
+        EXPECT_NEAR(test::sineAmplitude(d.channels[ch]), 0.5, amplitudeTolerance(c.format)) << ch;
         EXPECT_NEAR(test::sineFrequency(d.channels[ch], c.rate), 440.0 + 220.0 * static_cast<double>(ch), 1.0) << ch;
     }
     // Time alignment: the decoded tone is in phase with the input (no leftover encoder delay).
@@ -190,7 +194,7 @@ TEST_P(LossyRoundTrip, MonoWorks) {
     EXPECT_EQ((*source)->info().channels, 1);
     const test::Decoded d = test::readAll(**source);
     EXPECT_EQ(d.frames(), c.rate);
-    EXPECT_NEAR(test::sineAmplitude(d.channels[0]), 0.5, 0.01);
+    EXPECT_NEAR(test::sineAmplitude(d.channels[0]), 0.5, amplitudeTolerance(c.format));
 }
 
 TEST_P(LossyRoundTrip, SameSamplesGiveSameBytes) {

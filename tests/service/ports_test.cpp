@@ -12,6 +12,7 @@
 #include <set>
 #include <sys/stat.h>
 #include <thread>
+#include <vector>
 
 namespace quack::service {
 namespace {
@@ -198,15 +199,19 @@ TEST(ServicePorts, AFailedSessionInsertHandsOutNoToken) {
 
 TEST(ServicePorts, HasherQueueIsBoundedAndAnswersBusyAtOnce) {
     // One slot and no waiting room: while one hash runs, another is refused at once. A 32 MiB,
-    // t = 2 hash takes tens of milliseconds here, so the other thread's quick retries overlap it.
+    // t = 2 hash takes tens of milliseconds here; three threads keep the slot taken almost all
+    // the time, so our quick retries overlap one even on a starved machine (one thread alone
+    // once missed for 10 s while a build ran beside the suite).
     Argon2Hasher hasher(Argon2Params{2, 32LL << 20, 1, 0});
     std::atomic<bool> stop{false};
-    std::thread t([&] {
-        while (!stop)
-            (void)hasher.hash("a long enough password");
-    });
+    std::vector<std::thread> hashing;
+    for (int i = 0; i < 3; ++i)
+        hashing.emplace_back([&] {
+            while (!stop)
+                (void)hasher.hash("a long enough password");
+        });
     int busy = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (busy == 0 && std::chrono::steady_clock::now() < deadline) {
         auto r = hasher.hash("another long password");
         if (!r) {
@@ -215,7 +220,8 @@ TEST(ServicePorts, HasherQueueIsBoundedAndAnswersBusyAtOnce) {
         }
     }
     stop = true;
-    t.join();
+    for (auto& t : hashing)
+        t.join();
     EXPECT_EQ(busy, 1);
     auto h = hasher.hash("a long enough password");
     ASSERT_TRUE(h.ok());
