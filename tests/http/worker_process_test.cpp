@@ -1,6 +1,7 @@
 // Workers in other processes sharing the database and blob directory: a worker killed with
 // SIGKILL in the middle of a job loses its lease, and a second worker finishes the job.
 #include "tests/http/fixture.h"
+#include "tests/http/processes.h"
 
 #include <chrono>
 #include <csignal>
@@ -9,44 +10,12 @@
 #include <thread>
 #include <unistd.h>
 
-extern char** environ;
 
 namespace quack::test {
 namespace {
 
 /// Starts `quacktracks worker` with extra environment variables; returns its pid.
-pid_t spawnWorker(const std::vector<std::string>& extraEnv) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-        env.emplace_back(*e);
-    env.insert(env.end(), extraEnv.begin(), extraEnv.end());
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string exe = QUACK_CLI_PATH, verb = "worker";
-    std::vector<char*> argv{exe.data(), verb.data(), nullptr};
-    const pid_t pid = fork();
-    if (pid == 0) {
-        // Only async-signal-safe calls between fork and exec (the parent has threads).
-        const int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDOUT_FILENO);
-        execve(exe.c_str(), argv.data(), envp.data());
-        _exit(127);
-    }
-    return pid;
-}
-
-template <class Pred> bool waitFor(Pred pred, std::chrono::milliseconds timeout, std::chrono::milliseconds step) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-        if (pred())
-            return true;
-        std::this_thread::sleep_for(step);
-    }
-    return pred();
-}
+pid_t spawnWorker(const std::vector<std::string>& extraEnv) { return spawnCli({"worker"}, extraEnv); }
 
 class WorkerProcess : public ServiceFixture {
   protected:

@@ -7,6 +7,7 @@
 // that logs every status change of a job, so a second `done` (or a `done` that changed again)
 // would be on record, whatever the workers believed.
 #include "tests/http/fixture.h"
+#include "tests/http/processes.h"
 #include "tests/service/database_backends.h"
 #include "tests/service/s3_test_env.h"
 
@@ -22,7 +23,6 @@
 #include <set>
 #include <thread>
 
-extern char** environ;
 
 namespace quack::test {
 namespace {
@@ -56,42 +56,11 @@ std::vector<std::vector<std::string>> query(const std::string& conninfo, const s
     return rows;
 }
 
-/// Starts the CLI with extra environment; stdout and stderr go to `logPath` (appended).
-pid_t spawnCli(const std::vector<std::string>& args, const std::vector<std::string>& extraEnv,
-               const std::string& logPath) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-        env.emplace_back(*e);
-    env.insert(env.end(), extraEnv.begin(), extraEnv.end());
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string exe = QUACK_CLI_PATH;
-    std::vector<std::string> argStore = args;
-    std::vector<char*> argv{exe.data()};
-    for (auto& a : argStore)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        // Only async-signal-safe calls between fork and exec (the parent has threads).
-        const int fd = open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        execve(exe.c_str(), argv.data(), envp.data());
-        _exit(127);
-    }
-    return pid;
-}
-
 /// Runs the CLI to its end; returns {exit code, what it printed}.
 std::pair<int, std::string> runCli(const std::vector<std::string>& args, const std::vector<std::string>& extraEnv,
                                    const std::string& logPath) {
     std::remove(logPath.c_str());
-    const pid_t pid = spawnCli(args, extraEnv, logPath);
+    const pid_t pid = spawnCli(args, extraEnv, logPath, true);
     int status = 0;
     waitpid(pid, &status, 0);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), readFile(logPath)};
@@ -115,16 +84,6 @@ std::string conninfoValue(const std::string& conninfo, const std::string& key) {
 std::string urlForDatabase(const std::string& dbname) {
     const std::string admin = st::pgAdminUrl();
     return admin.substr(0, admin.rfind('/') + 1) + dbname;
-}
-
-template <class Pred> bool waitFor(Pred pred, std::chrono::milliseconds timeout, std::chrono::milliseconds step) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-        if (pred())
-            return true;
-        std::this_thread::sleep_for(step);
-    }
-    return pred();
 }
 
 class ScaledOut : public ::testing::Test {
@@ -196,7 +155,7 @@ class ScaledOut : public ::testing::Test {
                 "QUACK_LEASE_SECONDS=" + std::to_string(config_.leaseSeconds)};
     }
     void startWorker(int slot) {
-        workers_[slot] = spawnCli({"worker"}, workerEnv(slot), (dir_ / ("worker-" + std::to_string(slot) + ".log")).string());
+        workers_[slot] = spawnCli({"worker"}, workerEnv(slot), (dir_ / ("worker-" + std::to_string(slot) + ".log")).string(), true);
         ASSERT_GT(workers_[slot], 0);
     }
 
